@@ -1,0 +1,1 @@
+"""Algorithms. Each module exposes ``Config`` (with ``make_agent``) and its ``Agent``."""

@@ -1,0 +1,168 @@
+"""The agent contract the Runner talks to, and shared machinery for off-policy agents.
+
+An agent turns observations into actions (:meth:`Agent.act`), sees every step of the training envs
+(:meth:`Agent.observe`) and decides itself when to learn (:meth:`Agent.update`, called once per
+vector-env step). Its policy step and train step are ``tf.function``s built with
+:meth:`Agent.compile`, which also counts traces so that tests can pin "no retrace".
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from srl_tf.config import RLConfig
+from srl_tf.envs.adapter import EnvSpec, Step
+from srl_tf.errors import ConfigError
+from srl_tf.memory.replay import ReplayBuffer
+
+
+class Agent:
+    """Base class of every algorithm's agent."""
+
+    def __init__(self, config: RLConfig, spec: EnvSpec, num_envs: int = 1):
+        self.config = config
+        self.spec = spec
+        self.num_envs = num_envs
+        self.rng = np.random.default_rng(config.seed)
+        self.env_steps = 0  # transitions observed (summed over envs)
+        self.train_count = 0  # gradient steps done
+        self.trace_counts: dict[str, int] = {}
+
+    # ---- what the Runner calls -----------------------------------------------------------
+    def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
+        """Actions for a batch of observations (numpy in, numpy out)."""
+        raise NotImplementedError
+
+    def observe(self, obs: np.ndarray, action: np.ndarray, step: Step) -> None:
+        """Sees one step of every training env: the observation acted on, the action, the result."""
+        self.env_steps += len(action)
+
+    def update(self) -> tuple[int, dict]:
+        """Learns if it is time to; returns (gradient steps done, metrics as tensors)."""
+        return 0, {}
+
+    def models(self) -> dict[str, keras.Model]:
+        """Every Keras model whose weights make up the agent."""
+        raise NotImplementedError
+
+    # ---- persistence ---------------------------------------------------------------------
+    def save_weights(self, directory: str) -> None:
+        os.makedirs(directory, exist_ok=True)
+        for name, model in self.models().items():
+            model.save_weights(os.path.join(directory, f"{name}.weights.h5"))
+
+    def load_weights(self, directory: str) -> None:
+        for name, model in self.models().items():
+            path = os.path.join(directory, f"{name}.weights.h5")
+            if not os.path.exists(path):
+                raise FileNotFoundError(f"No weights for model '{name}' in {directory} (expected {path}).")
+            model.load_weights(path)
+        self.after_load()
+
+    def after_load(self) -> None:
+        """Hook: e.g. copy loaded weights into target networks."""
+
+    # ---- helpers -------------------------------------------------------------------------
+    def compile(self, fn: Callable, name: str, signature=None, jit: bool | None = None):
+        """``tf.function`` with a trace counter (``self.trace_counts[name]``)."""
+
+        def traced(*args):
+            self.trace_counts[name] = self.trace_counts.get(name, 0) + 1
+            return fn(*args)
+
+        traced.__name__ = name
+        jit = self.config.jit_compile if jit is None else jit
+        return tf.function(traced, input_signature=signature, jit_compile=jit, reduce_retracing=True)
+
+    def obs_signature(self, leading=(None,)) -> tf.TensorSpec:
+        return tf.TensorSpec(tuple(leading) + self.spec.obs_shape, tf.as_dtype(self.spec.obs_dtype))
+
+    @staticmethod
+    def make_optimizer(schedule, epsilon: float = 1e-7) -> keras.optimizers.Optimizer:
+        return keras.optimizers.Adam(learning_rate=schedule.to_keras(), epsilon=epsilon)
+
+    @staticmethod
+    def apply_gradients(tape, loss, variables, optimizer, max_grad_norm: float):
+        """Gradient, global-norm clipping and the optimizer step (inside a compiled function)."""
+        grads = tape.gradient(loss, variables)
+        if max_grad_norm > 0:
+            grads, norm = tf.clip_by_global_norm(grads, max_grad_norm)
+        else:
+            norm = tf.linalg.global_norm(grads)
+        optimizer.apply_gradients(zip(grads, variables))
+        return norm
+
+
+def require_discrete(config: RLConfig, spec: EnvSpec) -> None:
+    if not spec.discrete:
+        raise ConfigError(
+            f"{config.name} needs discrete actions but '{spec.name}' has a continuous action space "
+            f"{spec.action_shape}. Set rl_config.action_division_num (e.g. 5) to split each action "
+            "dimension into that many discrete actions."
+        )
+
+
+def require_bounded(config: RLConfig, spec: EnvSpec) -> None:
+    if not spec.discrete and not (np.all(np.isfinite(spec.action_low)) and np.all(np.isfinite(spec.action_high))):
+        raise ConfigError(
+            f"{config.name} needs a bounded action space, but '{spec.name}' has bounds "
+            f"low={spec.action_low}, high={spec.action_high}. Wrap the env with "
+            "gymnasium.wrappers.ClipAction / RescaleAction to give it finite bounds."
+        )
+
+
+def polyak_update(target_vars, online_vars, tau):
+    """target ← (1 − τ)·target + τ·online."""
+    for t, o in zip(target_vars, online_vars):
+        t.assign(t + tau * (o - t))
+
+
+class OffPolicyAgent(Agent):
+    """Replay memory, warm-up and the "train every N env steps, K gradient steps per call" schedule.
+
+    Subclasses implement ``_train(batch) -> metrics`` as one compiled function over ``K`` stacked
+    batches of shape ``(K, batch_size, ...)``; the K gradient steps run inside one call.
+    """
+
+    def __init__(self, config, spec: EnvSpec, num_envs: int = 1, n_step: int = 1):
+        super().__init__(config, spec, num_envs)
+        config.memory.check(config.batch_size)
+        action_dtype = np.int32 if spec.discrete else np.float32
+        self.memory = ReplayBuffer(
+            config.memory.capacity,
+            spec.obs_shape,
+            spec.obs_dtype,
+            spec.action_shape,
+            action_dtype,
+            num_envs=num_envs,
+            discount=config.discount,
+            n_step=n_step,
+        )
+        self._since_train = 0
+
+    def observe(self, obs, action, step: Step) -> None:
+        super().observe(obs, action, step)
+        self.memory.add(obs, action, step.reward, step.next_obs, step.terminated, step.truncated)
+        self._since_train += len(action)
+
+    @property
+    def warming_up(self) -> bool:
+        return len(self.memory) < max(self.config.memory.warmup_size, self.config.batch_size)
+
+    def update(self) -> tuple[int, dict]:
+        if self.warming_up or self._since_train < self.config.train_interval:
+            return 0, {}
+        self._since_train = 0
+        k = self.config.gradient_steps
+        batch = self.memory.sample_many(k, self.config.batch_size, self.rng)
+        metrics = self._train(*batch)
+        self.train_count += k
+        return k, metrics
+
+    def _train(self, *batch):
+        raise NotImplementedError

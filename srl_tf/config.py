@@ -1,0 +1,365 @@
+"""Configuration objects: the RL config base, schedules, network blocks, memory and EnvConfig.
+
+Every algorithm defines ``Config`` as a subclass of :class:`RLConfig` decorated with
+:func:`config_dataclass`. Fields are documented with a docstring right below them (read by
+``describe()``), validated by :meth:`RLConfig.validate`, and guarded against typos: assigning or
+passing an unknown name raises :class:`ConfigError` with the closest valid name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from srl_tf.errors import ConfigError
+
+# --------------------------------------------------------------------------------------------
+# Strict attribute handling shared by every config object
+# --------------------------------------------------------------------------------------------
+
+
+def _suggest(name: str, valid: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+class _Strict:
+    """Rejects assignment to names that are not dataclass fields (a typo is an error)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        names = [f.name for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        if name not in names and not name.startswith("_"):
+            raise ConfigError(
+                f"{type(self).__qualname__} has no field '{name}'.{_suggest(name, names)} "
+                f"Valid fields: {', '.join(sorted(n for n in names if not n.startswith('_')))}."
+            )
+        value = _coerce(self, name, value)
+        object.__setattr__(self, name, value)
+
+
+def _coerce(obj: Any, name: str, value: Any) -> Any:
+    """Lets a plain number stand for a constant Schedule (``Config(lr=1e-3)``)."""
+    current = obj.__dict__.get(name)
+    if isinstance(current, Schedule) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        sched = Schedule(float(value))
+        sched._field = current._field
+        return sched
+    return value
+
+
+def config_dataclass(cls):
+    """``dataclasses.dataclass`` plus a constructor that names a mistyped keyword."""
+    cls = dataclass(cls)
+    init = cls.__init__
+
+    def __init__(self, *args, **kwargs):
+        names = [f.name for f in dataclasses.fields(cls) if f.init]
+        for key in kwargs:
+            if key not in names:
+                raise ConfigError(
+                    f"{cls.__qualname__}() got an unknown keyword '{key}'.{_suggest(key, names)}"
+                )
+        # Schedules passed as plain numbers are wrapped by __setattr__ after the default exists.
+        numbers = {
+            k: v
+            for k, v in kwargs.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and _is_schedule_field(cls, k)
+        }
+        init(self, *args, **{k: v for k, v in kwargs.items() if k not in numbers})
+        for k, v in numbers.items():
+            setattr(self, k, v)
+
+    __init__.__doc__ = init.__doc__
+    cls.__init__ = __init__
+    return cls
+
+
+def _is_schedule_field(cls, name: str) -> bool:
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            return f.default_factory is not dataclasses.MISSING and isinstance(f.default_factory(), Schedule)
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# Schedules (learning rates, epsilon, ...)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Schedule(_Strict):
+    """A value that may change with a step counter: constant, linear or cosine decay.
+
+    >>> lr = Schedule(1e-3)
+    >>> lr.set_linear(1e-3, 1e-4, steps=10_000)
+    """
+
+    start: float = 1e-3
+    kind: str = "constant"
+    end: float = 0.0
+    steps: int = 1
+    _field: str = ""
+
+    def set_constant(self, value: float) -> "Schedule":
+        self.kind, self.start, self.end, self.steps = "constant", float(value), float(value), 1
+        return self
+
+    def set_linear(self, start: float, end: float, steps: int) -> "Schedule":
+        """Moves linearly from ``start`` to ``end`` over ``steps`` steps, then stays at ``end``."""
+        self.kind, self.start, self.end, self.steps = "linear", float(start), float(end), int(steps)
+        return self
+
+    def set_cosine(self, start: float, steps: int, end: float = 0.0) -> "Schedule":
+        """Cosine decay from ``start`` to ``end`` over ``steps`` steps."""
+        self.kind, self.start, self.end, self.steps = "cosine", float(start), float(end), int(steps)
+        return self
+
+    def value(self, step: int) -> float:
+        if self.kind == "constant":
+            return self.start
+        frac = min(max(step, 0) / max(self.steps, 1), 1.0)
+        if self.kind == "linear":
+            return self.start + (self.end - self.start) * frac
+        return self.end + 0.5 * (self.start - self.end) * (1.0 + math.cos(math.pi * frac))
+
+    def to_keras(self):
+        """A float or a ``keras.optimizers.schedules.LearningRateSchedule`` driven by the
+        optimizer's own step counter."""
+        import keras
+
+        if self.kind == "constant":
+            return self.start
+        if self.kind == "linear":
+            return keras.optimizers.schedules.PolynomialDecay(self.start, self.steps, self.end, power=1.0)
+        alpha = self.end / self.start if self.start else 0.0
+        return keras.optimizers.schedules.CosineDecay(self.start, self.steps, alpha=alpha)
+
+    def check(self, name: str, low: float = 0.0, allow_zero: bool = False) -> None:
+        if self.kind not in ("constant", "linear", "cosine"):
+            raise ConfigError(f"{name}: unknown schedule kind '{self.kind}'; use constant, linear or cosine.")
+        for label, v in (("start", self.start), ("end", self.end if self.kind != "constant" else self.start)):
+            if not math.isfinite(v) or v < low or (v == low and not allow_zero and label == "start"):
+                raise ConfigError(
+                    f"{name}: {label} value {v!r} is out of range; expected a finite value "
+                    f"{'>=' if allow_zero else '>'} {low}."
+                )
+        if self.steps < 1:
+            raise ConfigError(f"{name}: steps={self.steps} must be >= 1.")
+
+
+def schedule(value: float) -> Any:
+    """A dataclass field holding a constant :class:`Schedule`."""
+    return field(default_factory=lambda: Schedule(float(value)))
+
+
+# --------------------------------------------------------------------------------------------
+# Network blocks
+# --------------------------------------------------------------------------------------------
+
+_ACTIVATIONS = ("relu", "tanh", "elu", "silu", "gelu", "leaky_relu", "sigmoid", "linear")
+
+
+@dataclass
+class BlockConfig(_Strict):
+    """A network block: an MLP (``set_mlp``) or, for image inputs, a CNN (``set_cnn``)."""
+
+    kind: str = "mlp"
+    layer_sizes: tuple = (64, 64)
+    activation: str = "relu"
+    layer_norm: bool = False
+    cnn_preset: str = "dqn"
+
+    def set_mlp(self, layer_sizes: Sequence[int] = (64, 64), activation: str = "relu", layer_norm: bool = False):
+        """Dense layers of the given widths, each followed by ``activation`` (LayerNorm first if set)."""
+        self.kind = "mlp"
+        self.layer_sizes = tuple(int(s) for s in layer_sizes)
+        self.activation = activation
+        self.layer_norm = layer_norm
+        return self
+
+    def set_cnn(self, preset: str = "dqn", activation: str = "relu"):
+        """A convolutional image encoder; ``preset`` in {'dqn' (Nature DQN), 'small'}."""
+        self.kind, self.cnn_preset, self.activation = "cnn", preset, activation
+        return self
+
+    def check(self, name: str) -> None:
+        if self.kind not in ("mlp", "cnn"):
+            raise ConfigError(f"{name}.kind='{self.kind}' is not one of 'mlp', 'cnn'.")
+        if self.kind == "mlp" and any(s <= 0 for s in self.layer_sizes):
+            raise ConfigError(f"{name}: layer sizes must be positive, got {self.layer_sizes}.")
+        if self.activation not in _ACTIVATIONS:
+            raise ConfigError(
+                f"{name}.activation='{self.activation}' is not supported; allowed: {', '.join(_ACTIVATIONS)}."
+            )
+        if self.kind == "cnn" and self.cnn_preset not in ("dqn", "small"):
+            raise ConfigError(f"{name}: cnn preset '{self.cnn_preset}' unknown; allowed: 'dqn', 'small'.")
+
+
+def block(*layer_sizes: int, activation: str = "relu") -> Any:
+    """A dataclass field holding an MLP :class:`BlockConfig`."""
+    return field(default_factory=lambda: BlockConfig(layer_sizes=tuple(layer_sizes), activation=activation))
+
+
+@dataclass
+class MemoryConfig(_Strict):
+    """Replay memory size and how much experience to collect before training starts."""
+
+    capacity: int = 100_000
+    """Transitions kept (oldest overwritten first)."""
+    warmup_size: int = 1_000
+    """Transitions collected before the first gradient step."""
+
+    def check(self, batch_size: int | None = None) -> None:
+        if not isinstance(self.capacity, int) or self.capacity <= 0:
+            raise ConfigError(f"memory.capacity={self.capacity!r} must be a positive integer.")
+        if not isinstance(self.warmup_size, int) or self.warmup_size < 0:
+            raise ConfigError(f"memory.warmup_size={self.warmup_size!r} must be an integer >= 0.")
+        if self.warmup_size > self.capacity:
+            raise ConfigError(
+                f"memory.warmup_size={self.warmup_size} is larger than memory.capacity={self.capacity}; "
+                "training could never start. Lower warmup_size or raise capacity."
+            )
+        if batch_size is not None and self.warmup_size < batch_size:
+            raise ConfigError(
+                f"memory.warmup_size={self.warmup_size} is smaller than batch_size={batch_size}; "
+                f"set memory.warmup_size >= {batch_size}."
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# RL config base
+# --------------------------------------------------------------------------------------------
+
+
+@config_dataclass
+class RLConfig(_Strict):
+    """Fields common to every algorithm."""
+
+    batch_size: int = 64
+    """Transitions per gradient step (or per minibatch)."""
+    discount: float = 0.99
+    """Discount factor γ."""
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    """Replay capacity and warm-up size."""
+    action_division_num: int = 0
+    """Split each dimension of a continuous action space into this many discrete actions for
+    algorithms that need discrete actions (0: do not split; such an env is then an error)."""
+    max_grad_norm: float = 10.0
+    """Global-norm gradient clipping (<= 0 disables it)."""
+    seed: int | None = None
+    """Seed for numpy, TensorFlow and the environments; None draws one."""
+    jit_compile: bool = True
+    """Compile the train step with XLA."""
+
+    # What the algorithm accepts; overridden by subclasses.
+    name = "base"
+    supports_discrete = True
+    supports_continuous = True
+
+    def validate(self) -> None:
+        """Raises :class:`ConfigError` naming the first field out of range."""
+        self._check_int("batch_size", low=1)
+        self._check_range("discount", 0.0, 1.0)
+        self._check_int("action_division_num", low=0)
+        if self.seed is not None and not isinstance(self.seed, int):
+            raise ConfigError(f"seed={self.seed!r} must be an int or None.")
+        self.memory.check()
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, Schedule):
+                v.check(f.name, allow_zero=f.name.startswith("epsilon"))
+            elif isinstance(v, BlockConfig):
+                v.check(f.name)
+
+    # helpers for subclasses
+    def _check_int(self, name: str, low: int = 0, high: int | None = None) -> None:
+        v = getattr(self, name)
+        if not isinstance(v, int) or isinstance(v, bool) or v < low or (high is not None and v > high):
+            allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+            raise ConfigError(f"{name}={v!r} is out of range; expected an integer {allowed}.")
+
+    def _check_range(self, name: str, low: float, high: float, low_open: bool = False, high_open: bool = False):
+        v = getattr(self, name)
+        ok = isinstance(v, (int, float)) and math.isfinite(v)
+        ok = ok and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+        if not ok:
+            lb, hb = "(" if low_open else "[", ")" if high_open else "]"
+            raise ConfigError(f"{name}={v!r} is out of range; expected a value in {lb}{low}, {high}{hb}.")
+
+    def _check_choice(self, name: str, choices: Sequence[str]) -> None:
+        v = getattr(self, name)
+        if v not in choices:
+            raise ConfigError(f"{name}={v!r} is not allowed; choose one of {', '.join(map(repr, choices))}.")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --------------------------------------------------------------------------------------------
+# EnvConfig
+# --------------------------------------------------------------------------------------------
+
+
+@config_dataclass
+class EnvConfig(_Strict):
+    """Which environment to run and how to process it.
+
+    >>> EnvConfig("CarRacing-v3", image_resize=(64, 64), frame_stack=1, action_repeat=2)
+    """
+
+    name: Any = "CartPole-v1"
+    """A Gymnasium id or a zero-argument callable returning a ``gymnasium.Env``."""
+    kwargs: dict = field(default_factory=dict)
+    """Keyword arguments for ``gymnasium.make``."""
+    max_episode_steps: int | None = None
+    """Truncate episodes after this many (agent) steps; None keeps the env's own limit."""
+    action_repeat: int = 1
+    """Repeat each action this many env frames, summing rewards (frame skip)."""
+    image_resize: tuple | None = None
+    """(height, width) to resize image observations to, e.g. (64, 64)."""
+    image_grayscale: bool = False
+    """Convert RGB image observations to one channel."""
+    frame_stack: int = 1
+    """Stack the last N observations (images along the channel axis)."""
+    num_envs: int = 1
+    """Parallel environments for collecting experience."""
+    vectorization: str = "sync"
+    """'sync' (one process) or 'async' (one subprocess per env)."""
+
+    def validate(self) -> None:
+        if not (isinstance(self.name, str) or callable(self.name)):
+            raise ConfigError(f"EnvConfig.name={self.name!r} must be a Gymnasium id string or a callable.")
+        for fname in ("action_repeat", "frame_stack", "num_envs"):
+            v = getattr(self, fname)
+            if not isinstance(v, int) or v < 1:
+                raise ConfigError(f"EnvConfig.{fname}={v!r} must be an integer >= 1.")
+        if self.max_episode_steps is not None and (
+            not isinstance(self.max_episode_steps, int) or self.max_episode_steps < 1
+        ):
+            raise ConfigError(f"EnvConfig.max_episode_steps={self.max_episode_steps!r} must be None or >= 1.")
+        if self.image_resize is not None and (
+            len(tuple(self.image_resize)) != 2 or any(int(s) < 1 for s in self.image_resize)
+        ):
+            raise ConfigError(f"EnvConfig.image_resize={self.image_resize!r} must be (height, width).")
+        if self.vectorization not in ("sync", "async"):
+            raise ConfigError(f"EnvConfig.vectorization={self.vectorization!r}; choose 'sync' or 'async'.")
+
+    @property
+    def display_name(self) -> str:
+        return self.name if isinstance(self.name, str) else getattr(self.name, "__name__", "custom_env")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["name"] = self.display_name
+        return d
+
+
+def as_env_config(env: "EnvConfig | str | Callable") -> EnvConfig:
+    if isinstance(env, EnvConfig):
+        return env
+    if isinstance(env, str) or callable(env):
+        return EnvConfig(env)
+    raise ConfigError(f"Expected an EnvConfig, a Gymnasium id or a callable, got {type(env).__name__}.")

@@ -1,0 +1,91 @@
+"""Small Gymnasium wrappers that Gymnasium itself does not ship in the form srl_tf needs."""
+
+from __future__ import annotations
+
+import itertools
+
+import gymnasium as gym
+import numpy as np
+
+
+class ActionRepeat(gym.Wrapper):
+    """Repeats each action ``repeat`` times, summing rewards, stopping early at an episode end."""
+
+    def __init__(self, env: gym.Env, repeat: int):
+        super().__init__(env)
+        self.repeat = int(repeat)
+
+    def step(self, action):
+        total = 0.0
+        for _ in range(self.repeat):
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            total += float(reward)
+            if terminated or truncated:
+                break
+        return obs, total, terminated, truncated, info
+
+
+class DiscretizeAction(gym.ActionWrapper):
+    """Turns a Box action space into ``Discrete(division_num ** dims)``: each dimension of the box
+    is split into ``division_num`` evenly spaced values and every combination is one action."""
+
+    def __init__(self, env: gym.Env, division_num: int, max_actions: int = 4096):
+        super().__init__(env)
+        space = env.action_space
+        assert isinstance(space, gym.spaces.Box)
+        low, high = space.low.reshape(-1), space.high.reshape(-1)
+        n = division_num ** low.size
+        if n > max_actions:
+            from srl_tf.errors import ConfigError
+
+            raise ConfigError(
+                f"action_division_num={division_num} over {low.size} action dimensions gives {n} "
+                f"discrete actions (more than {max_actions}); lower action_division_num or use an "
+                "algorithm for continuous actions."
+            )
+        axes = [np.linspace(lo, hi, division_num, dtype=np.float32) for lo, hi in zip(low, high)]
+        self.table = np.array(list(itertools.product(*axes)), dtype=np.float32).reshape((n,) + space.shape)
+        self.action_space = gym.spaces.Discrete(n)
+
+    def action(self, action):
+        return self.table[int(action)]
+
+
+class ChannelStack(gym.ObservationWrapper):
+    """Folds the leading stack axis of ``FrameStackObservation`` into the last axis:
+    (N, H, W, C) -> (H, W, N*C) for images, (N, D) -> (N*D,) for vectors."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        space = env.observation_space
+        shape = space.shape
+        if len(shape) == 4:
+            new_shape = shape[1:3] + (shape[0] * shape[3],)
+        else:
+            new_shape = (int(np.prod(shape)),)
+        low = self._fold(space.low)
+        high = self._fold(space.high)
+        self.observation_space = gym.spaces.Box(low=low, high=high, shape=new_shape, dtype=space.dtype)
+
+    @staticmethod
+    def _fold(x: np.ndarray) -> np.ndarray:
+        if x.ndim == 4:
+            return np.concatenate(list(x), axis=-1)
+        return x.reshape(-1)
+
+    def observation(self, observation):
+        return self._fold(np.asarray(observation))
+
+
+class AddChannel(gym.ObservationWrapper):
+    """(H, W) images -> (H, W, 1)."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        s = env.observation_space
+        self.observation_space = gym.spaces.Box(
+            low=s.low[..., None], high=s.high[..., None], shape=s.shape + (1,), dtype=s.dtype
+        )
+
+    def observation(self, observation):
+        return np.asarray(observation)[..., None]

@@ -1,0 +1,168 @@
+"""Training history: JSONL rows on file (plus TensorBoard event files) or in memory, and plots.
+
+Each row has the x columns ``train`` (gradient steps), ``step`` (env steps), ``episode`` and
+``time`` (seconds), and any logged value: ``reward0`` (mean return of the episodes that ended since
+the last row), ``eval_reward0`` (mean deterministic evaluation return), losses and other metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Iterable, Sequence
+
+X_COLUMNS = ("train", "step", "episode", "time")
+
+
+class HistoryWriter:
+    """Appends rows to ``<dir>/history.jsonl`` and TensorBoard events under ``<dir>/tensorboard``;
+    with ``directory=None`` keeps them in memory only."""
+
+    def __init__(self, directory: str | None = None, tensorboard: bool = True):
+        self.directory = directory
+        self.rows: list[dict] = []
+        self._file = None
+        self._tb = None
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+            self._file = open(os.path.join(directory, "history.jsonl"), "a", encoding="utf-8")
+            if tensorboard:
+                import tensorflow as tf
+
+                self._tb = tf.summary.create_file_writer(os.path.join(directory, "tensorboard"))
+
+    def write_config(self, data: dict) -> None:
+        if self.directory:
+            with open(os.path.join(self.directory, "config.json"), "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=2, default=str)
+
+    def append(self, row: dict) -> None:
+        row = {k: _plain(v) for k, v in row.items()}
+        self.rows.append(row)
+        if self._file:
+            self._file.write(json.dumps(row) + "\n")
+            self._file.flush()
+        if self._tb is not None:
+            import tensorflow as tf
+
+            with self._tb.as_default(step=int(row.get("step", 0))):
+                for k, v in row.items():
+                    if k not in X_COLUMNS and isinstance(v, (int, float)) and v is not None:
+                        tf.summary.scalar(k, v)
+            self._tb.flush()
+
+    def close(self) -> None:
+        if self._file:
+            self._file.close()
+            self._file = None
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
+
+
+def _plain(v):
+    try:
+        v = float(v) if not isinstance(v, (int, str, bool)) else v
+    except (TypeError, ValueError):
+        return str(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def read_rows(directory: str) -> list[dict]:
+    path = os.path.join(directory, "history.jsonl")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No history in '{directory}' (expected {path}); was set_history_on_file used?")
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue  # a line cut short by an interrupted run
+    return rows
+
+
+class Histories:
+    """One or more runs' histories, for reading and plotting.
+
+    >>> h = Runner.load_histories(["runs/a", "runs/b"])
+    >>> h.plot("step", "eval_reward0", title="CartPole")
+    """
+
+    def __init__(self, runs: Sequence[tuple[str, list[dict]]], directory: str | None = None):
+        self.runs = list(runs)
+        self.directory = directory
+
+    @classmethod
+    def load(cls, directories: Iterable[str] | str) -> "Histories":
+        if isinstance(directories, str):
+            directories = [directories]
+        directories = list(directories)
+        runs = [(os.path.basename(os.path.normpath(d)), read_rows(d)) for d in directories]
+        return cls(runs, directory=directories[0] if directories else None)
+
+    def column(self, name: str, run: int = 0) -> list:
+        return [r.get(name) for r in self.runs[run][1]]
+
+    def columns(self) -> list[str]:
+        names: dict[str, None] = {}
+        for _, rows in self.runs:
+            for r in rows:
+                names.update(dict.fromkeys(r))
+        return list(names)
+
+    def plot(
+        self,
+        x: str = "step",
+        y: str = "eval_reward0",
+        title: str | None = None,
+        path: str | None = None,
+        smooth: int = 1,
+        show: bool | None = None,
+    ) -> str:
+        """Plots ``y`` against ``x`` for every run, saves a PNG and returns its path (shown too when
+        matplotlib is interactive). ``smooth`` > 1 adds a moving average over that many rows."""
+        if x not in X_COLUMNS:
+            raise ValueError(f"plot(x={x!r}): x must be one of {', '.join(X_COLUMNS)}.")
+        available = self.columns()
+        if y not in available:
+            raise ValueError(f"plot(y={y!r}): no such column; logged columns are {', '.join(sorted(available))}.")
+        import matplotlib
+
+        if show is None:
+            show = matplotlib.is_interactive()
+        if not show:
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4.2))
+        for label, rows in self.runs:
+            pts = [(r[x], r[y]) for r in rows if r.get(y) is not None and r.get(x) is not None]
+            if not pts:
+                continue
+            xs, ys = zip(*pts)
+            line = ax.plot(xs, ys, label=label, alpha=0.35 if smooth > 1 else 1.0)[0]
+            if smooth > 1 and len(ys) >= smooth:
+                avg = [sum(ys[max(0, i - smooth + 1) : i + 1]) / len(ys[max(0, i - smooth + 1) : i + 1]) for i in range(len(ys))]
+                ax.plot(xs, avg, color=line.get_color())
+        ax.set_xlabel({"train": "gradient steps", "step": "env steps", "episode": "episodes", "time": "seconds"}[x])
+        ax.set_ylabel(y)
+        ax.set_title(title or f"{y} vs {x}")
+        ax.grid(alpha=0.3)
+        if len(self.runs) > 1:
+            ax.legend()
+        fig.tight_layout()
+        if path is None:
+            base = self.directory or "."
+            path = os.path.join(base, f"{y}_vs_{x}.png")
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        fig.savefig(path, dpi=100)
+        if show:
+            plt.show()
+        plt.close(fig)
+        return path

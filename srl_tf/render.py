@@ -1,0 +1,111 @@
+"""Rendering: annotated frames, GIFs (imageio) and a pygame step-through replay window."""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def annotate(frame: np.ndarray, text: str) -> np.ndarray:
+    """Draws ``text`` on a dark band at the top of an RGB frame."""
+    img = Image.fromarray(np.ascontiguousarray(frame[..., :3]).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    band = 12 * (text.count("\n") + 1) + 4
+    draw.rectangle([0, 0, img.width, band], fill=(0, 0, 0))
+    draw.multiline_text((3, 2), text, fill=(255, 255, 255), spacing=2)
+    return np.asarray(img)
+
+
+def format_action(action) -> str:
+    a = np.asarray(action)
+    if a.ndim == 0:
+        return str(a.item())
+    return "[" + ", ".join(f"{v:+.2f}" for v in a.reshape(-1)) + "]"
+
+
+def save_gif(path: str, frames: Sequence[np.ndarray], fps: int = 30) -> str:
+    import imageio.v2 as imageio
+
+    if not frames:
+        raise ValueError("save_gif: no frames to write.")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    imageio.mimsave(path, [np.asarray(f) for f in frames], duration=1000.0 / fps, loop=0)
+    return path
+
+
+class ReplayViewer:
+    """Steps through recorded frames in a pygame window.
+
+    Keys: → / ← next / previous frame, space play / pause, Home / End first / last, Esc or q quits.
+    """
+
+    def __init__(self, frames: Sequence[np.ndarray], captions: Sequence[str], fps: int = 30, scale: float = 1.0):
+        if not frames:
+            raise ValueError("ReplayViewer: no frames to show.")
+        self.frames = frames
+        self.captions = captions
+        self.fps = fps
+        self.scale = scale
+        self.index = 0
+        self.playing = False
+        self.running = True
+
+    def handle_key(self, key: int) -> None:
+        import pygame
+
+        last = len(self.frames) - 1
+        if key in (pygame.K_ESCAPE, pygame.K_q):
+            self.running = False
+        elif key == pygame.K_RIGHT:
+            self.index = min(self.index + 1, last)
+        elif key == pygame.K_LEFT:
+            self.index = max(self.index - 1, 0)
+        elif key == pygame.K_SPACE:
+            self.playing = not self.playing
+        elif key == pygame.K_HOME:
+            self.index = 0
+        elif key == pygame.K_END:
+            self.index = last
+
+    def draw(self, screen) -> None:
+        import pygame
+
+        frame = annotate(self.frames[self.index], self.captions[self.index] + f"   [{self.index + 1}/{len(self.frames)}]")
+        surf = pygame.surfarray.make_surface(np.transpose(frame, (1, 0, 2)))
+        if self.scale != 1.0:
+            surf = pygame.transform.scale(surf, screen.get_size())
+        screen.blit(surf, (0, 0))
+        pygame.display.flip()
+
+    def run(self, max_ticks: int | None = None) -> None:
+        """Opens the window and runs until closed (or for ``max_ticks`` frames, for scripted use)."""
+        import pygame
+
+        pygame.init()
+        h, w = self.frames[0].shape[:2]
+        screen = pygame.display.set_mode((int(w * self.scale), int(h * self.scale)))
+        pygame.display.set_caption("srl_tf replay  (←/→ step, space play, q quit)")
+        clock = pygame.time.Clock()
+        ticks = 0
+        try:
+            while self.running:
+                for event in pygame.event.get():
+                    if event.type == pygame.QUIT:
+                        self.running = False
+                    elif event.type == pygame.KEYDOWN:
+                        self.handle_key(event.key)
+                if self.playing:
+                    if self.index < len(self.frames) - 1:
+                        self.index += 1
+                    else:
+                        self.playing = False
+                self.draw(screen)
+                clock.tick(self.fps)
+                ticks += 1
+                if max_ticks is not None and ticks >= max_ticks:
+                    break
+        finally:
+            pygame.quit()
