@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -340,10 +341,10 @@ class EnvConfig(_Strict):
             not isinstance(self.max_episode_steps, int) or self.max_episode_steps < 1
         ):
             raise ConfigError(f"EnvConfig.max_episode_steps={self.max_episode_steps!r} must be None or >= 1.")
-        if self.image_resize is not None and (
-            len(tuple(self.image_resize)) != 2 or any(int(s) < 1 for s in self.image_resize)
-        ):
-            raise ConfigError(f"EnvConfig.image_resize={self.image_resize!r} must be (height, width).")
+        if self.image_resize is not None and not _is_size_pair(self.image_resize):
+            raise ConfigError(
+                f"EnvConfig.image_resize={self.image_resize!r} must be (height, width), two integers >= 1."
+            )
         if self.vectorization not in ("sync", "async"):
             raise ConfigError(f"EnvConfig.vectorization={self.vectorization!r}; choose 'sync' or 'async'.")
 
@@ -355,6 +356,12 @@ class EnvConfig(_Strict):
         d = dataclasses.asdict(self)
         d["name"] = self.display_name
         return d
+
+
+def _is_size_pair(value: Any) -> bool:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        return False
+    return all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in value)
 
 
 def as_env_config(env: "EnvConfig | str | Callable") -> EnvConfig:

@@ -166,3 +166,44 @@ class OffPolicyAgent(Agent):
 
     def _train(self, *batch):
         raise NotImplementedError
+
+
+class StochasticPolicyAgent(Agent):
+    """Shared acting for policy-gradient agents: a :class:`~srl_tf.nn.blocks.PolicyNetwork` whose
+    compiled step returns a sample and the mode. Continuous policies act in [-1, 1]^d; the raw
+    sample of the last exploring ``act`` call is kept in ``last_raw_action`` for the update."""
+
+    def __init__(self, config, spec: EnvSpec, num_envs: int = 1):
+        from srl_tf.nn.blocks import PolicyNetwork
+
+        super().__init__(config, spec, num_envs)
+        if not spec.discrete:
+            require_bounded(config, spec)
+        self.policy = PolicyNetwork(spec, config.hidden_block, getattr(config, "image_block", None), name="policy")
+        self.policy(np.zeros((1,) + spec.obs_shape, spec.obs_dtype))
+        self._policy_step = self.compile(self._policy_fn, "policy", [self.obs_signature()])
+        self.last_raw_action = None
+
+    def raw_action_signature(self, leading=(None,)) -> tf.TensorSpec:
+        if self.spec.discrete:
+            return tf.TensorSpec(tuple(leading), tf.int32)
+        return tf.TensorSpec(tuple(leading) + self.spec.action_shape, tf.float32)
+
+    def _policy_fn(self, obs):
+        dist = self.policy.distribution(obs)
+        sample = dist.sample()
+        mode = dist.mode()
+        if self.spec.discrete:
+            sample, mode = tf.cast(sample, tf.int32), tf.cast(mode, tf.int32)
+        return sample, mode
+
+    def act(self, obs, explore: bool = True):
+        from srl_tf.distributions import to_env_action
+
+        sample, mode = self._policy_step(obs)
+        raw = (sample if explore else mode).numpy()
+        if explore:
+            self.last_raw_action = raw
+        if self.spec.discrete:
+            return raw
+        return to_env_action(raw, self.spec.action_low, self.spec.action_high)

@@ -18,7 +18,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from srl_tf.config import EnvConfig
-from srl_tf.envs.wrappers import ActionRepeat, AddChannel, ChannelStack, DiscretizeAction
+from srl_tf.envs.wrappers import ActionRepeat, AddChannel, ChannelStack, DiscretizeAction, ResizeImage
 from srl_tf.errors import ConfigError, EnvError
 
 
@@ -86,9 +86,7 @@ def make_env(cfg: EnvConfig, render_mode: str | None = None, action_division_num
         if cfg.image_grayscale and env.observation_space.shape[-1] == 3:
             env = gym.wrappers.GrayscaleObservation(env, keep_dim=True)
         if cfg.image_resize is not None:
-            env = gym.wrappers.ResizeObservation(env, tuple(int(s) for s in cfg.image_resize))
-            if len(env.observation_space.shape) == 2:  # grayscale images lose their channel axis
-                env = AddChannel(env)
+            env = ResizeImage(env, tuple(int(s) for s in cfg.image_resize))
     elif cfg.image_resize is not None or cfg.image_grayscale:
         raise ConfigError(
             f"EnvConfig.image_resize / image_grayscale were set but '{cfg.display_name}' has no image "

@@ -89,3 +89,27 @@ class AddChannel(gym.ObservationWrapper):
 
     def observation(self, observation):
         return np.asarray(observation)[..., None]
+
+
+class ResizeImage(gym.ObservationWrapper):
+    """Resizes (H, W, C) uint8 images to ``shape`` = (height, width) with Pillow (area-style
+    antialiased bilinear filter), channel by channel. Unlike ``gymnasium.wrappers.ResizeObservation``
+    it needs no OpenCV, which srl_tf does not depend on."""
+
+    def __init__(self, env: gym.Env, shape: tuple):
+        super().__init__(env)
+        self.shape = (int(shape[0]), int(shape[1]))
+        channels = env.observation_space.shape[2:]
+        self.observation_space = gym.spaces.Box(0, 255, self.shape + tuple(channels), dtype=np.uint8)
+
+    def observation(self, observation):
+        from PIL import Image
+
+        obs = np.asarray(observation, dtype=np.uint8)
+        size = (self.shape[1], self.shape[0])  # Pillow takes (width, height)
+        if obs.ndim == 2:
+            return np.asarray(Image.fromarray(obs).resize(size, Image.Resampling.BILINEAR))
+        return np.stack(
+            [np.asarray(Image.fromarray(obs[..., c]).resize(size, Image.Resampling.BILINEAR)) for c in range(obs.shape[-1])],
+            axis=-1,
+        )

@@ -58,3 +58,33 @@ def torso(spec, hidden: BlockConfig, image: BlockConfig | None = None, name: str
         layers += cnn_layers(image, name)
     layers += mlp_layers(hidden, name)
     return keras.Sequential(layers, name=name)
+
+
+class PolicyNetwork(keras.Model):
+    """Observation → policy parameters (logits or Gaussian mean); ``.head.distribution(params)``
+    turns them into a TFP distribution."""
+
+    def __init__(self, spec, hidden: BlockConfig, image: BlockConfig | None = None, **kwargs):
+        from srl_tf.distributions import PolicyHead
+
+        super().__init__(**kwargs)
+        self.torso = torso(spec, hidden, image, name=f"{self.name}_torso")
+        self.head = PolicyHead(spec.discrete, spec.action_dim, name=f"{self.name}_head")
+
+    def call(self, obs):
+        return self.head(self.torso(obs))
+
+    def distribution(self, obs):
+        return self.head.distribution(self(obs))
+
+
+class ValueNetwork(keras.Model):
+    """Observation → scalar state value."""
+
+    def __init__(self, spec, hidden: BlockConfig, image: BlockConfig | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.torso = torso(spec, hidden, image, name=f"{self.name}_torso")
+        self.out = keras.layers.Dense(1, name=f"{self.name}_out")
+
+    def call(self, obs):
+        return keras.ops.squeeze(self.out(self.torso(obs)), -1)

@@ -1,0 +1,47 @@
+"""Train DQN on CartPole-v1, evaluate it, plot the learning curve and record a GIF.
+
+    python examples/cartpole_dqn.py [--steps 50000] [--out runs/cartpole_dqn] [--seed 0]
+"""
+
+import argparse
+import os
+
+import srl_tf
+from srl_tf.algorithms import dqn
+
+
+def cartpole_dqn_config(seed: int = 0) -> dqn.Config:
+    """DQN settings for CartPole-v1 (the RL-Zoo tuned ones: train every 256 env steps with 128
+    gradient steps, 256x256 network, ε from 1 to 0.04 over the first 8k steps)."""
+    cfg = dqn.Config(seed=seed, batch_size=64, discount=0.99)
+    cfg.lr.set_constant(2.3e-3)
+    cfg.hidden_block.set_mlp((256, 256))
+    cfg.memory.capacity = 100_000
+    cfg.memory.warmup_size = 1_000
+    cfg.epsilon.set_linear(1.0, 0.04, 8_000)
+    cfg.train_interval = 256
+    cfg.gradient_steps = 128
+    cfg.target_model_update_interval = 128  # a fresh target copy before every training burst
+    return cfg
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=50_000)
+    parser.add_argument("--out", default="runs/cartpole_dqn")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    runner = srl_tf.Runner("CartPole-v1", cartpole_dqn_config(args.seed))
+    runner.set_history_on_file(args.out, enable_eval=True, eval_episode=10)
+    runner.train(max_steps=args.steps)
+
+    returns = runner.evaluate(max_episodes=10)
+    print(f"evaluation over 10 episodes: mean {sum(returns) / len(returns):.1f}  {returns}")
+    png = srl_tf.Runner.load_histories([args.out]).plot("step", "eval_reward0", title="DQN on CartPole-v1")
+    gif = runner.animation_save_gif(os.path.join(args.out, "cartpole.gif"))
+    print(f"learning curve: {png}\nepisode GIF:    {gif}\nweights:        {os.path.join(args.out, 'checkpoint')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Tiny environments for tests: fast, deterministic, with a known optimal policy."""
+
+import gymnasium as gym
+import numpy as np
+
+
+class IdentityEnv(gym.Env):
+    """Observation: one-hot of a random state; reward 1 when the action equals the state."""
+
+    def __init__(self, n: int = 3, length: int = 10):
+        self.n, self.length = n, length
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (n,), np.float32)
+        self.action_space = gym.spaces.Discrete(n)
+
+    def _obs(self):
+        o = np.zeros(self.n, np.float32)
+        o[self.state] = 1.0
+        return o
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        self.state = int(self.np_random.integers(self.n))
+        return self._obs(), {}
+
+    def step(self, action):
+        reward = float(int(action) == self.state)
+        self.t += 1
+        self.state = int(self.np_random.integers(self.n))
+        return self._obs(), reward, False, self.t >= self.length, {}
+
+
+class ImageIdentityEnv(IdentityEnv):
+    """IdentityEnv whose observation is a 40x40x3 uint8 image with the state as a bright band."""
+
+    def __init__(self, n: int = 3, length: int = 10, render_mode=None):
+        super().__init__(n, length)
+        self.render_mode = render_mode
+        self.observation_space = gym.spaces.Box(0, 255, (40, 40, 3), np.uint8)
+
+    def _obs(self):
+        img = np.zeros((40, 40, 3), np.uint8)
+        w = 40 // self.n
+        img[:, self.state * w : (self.state + 1) * w] = 255
+        return img
+
+    def render(self):
+        return self._obs()
