@@ -12,8 +12,9 @@ import dataclasses
 import difflib
 import math
 import numbers
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from srl_tf.errors import ConfigError
 
@@ -104,16 +105,16 @@ class Schedule(_Strict):
     steps: int = 1
     _field: str = ""
 
-    def set_constant(self, value: float) -> "Schedule":
+    def set_constant(self, value: float) -> Schedule:
         self.kind, self.start, self.end, self.steps = "constant", float(value), float(value), 1
         return self
 
-    def set_linear(self, start: float, end: float, steps: int) -> "Schedule":
+    def set_linear(self, start: float, end: float, steps: int) -> Schedule:
         """Moves linearly from ``start`` to ``end`` over ``steps`` steps, then stays at ``end``."""
         self.kind, self.start, self.end, self.steps = "linear", float(start), float(end), int(steps)
         return self
 
-    def set_cosine(self, start: float, steps: int, end: float = 0.0) -> "Schedule":
+    def set_cosine(self, start: float, steps: int, end: float = 0.0) -> Schedule:
         """Cosine decay from ``start`` to ``end`` over ``steps`` steps."""
         self.kind, self.start, self.end, self.steps = "cosine", float(start), float(end), int(steps)
         return self
@@ -364,7 +365,7 @@ def _is_size_pair(value: Any) -> bool:
     return all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in value)
 
 
-def as_env_config(env: "EnvConfig | str | Callable") -> EnvConfig:
+def as_env_config(env: EnvConfig | str | Callable) -> EnvConfig:
     if isinstance(env, EnvConfig):
         return env
     if isinstance(env, str) or callable(env):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 X_COLUMNS = ("train", "step", "episode", "time")
 
@@ -62,8 +63,12 @@ class HistoryWriter:
 
 
 def _plain(v):
+    if v is None or isinstance(v, (str, bool)):
+        return v  # JSON null / string / bool as they are (float(None) would turn None into "None")
+    if isinstance(v, numbers.Integral):
+        return int(v)  # numpy integers stay integers
     try:
-        v = float(v) if not isinstance(v, (int, str, bool)) else v
+        v = float(v)
     except (TypeError, ValueError):
         return str(v)
     if isinstance(v, float) and not math.isfinite(v):
@@ -99,7 +104,7 @@ class Histories:
         self.directory = directory
 
     @classmethod
-    def load(cls, directories: Iterable[str] | str) -> "Histories":
+    def load(cls, directories: Iterable[str] | str) -> Histories:
         if isinstance(directories, str):
             directories = [directories]
         directories = list(directories)

@@ -34,14 +34,17 @@ class Config(RLConfig):
     """Critic network."""
     entropy_coef: float = 0.0
     """Entropy bonus weight (0 is the textbook algorithm)."""
+    optimizer: str = "adam"
+    """'adam', 'sgd' (the textbook's plain gradient steps) or 'rmsprop', for actor and critic."""
 
     name = "ActorCritic"
 
     def validate(self) -> None:
         super().validate()
+        self._check_choice("optimizer", ("adam", "sgd", "rmsprop"))
         self._check_range("entropy_coef", 0.0, float("inf"), high_open=True)
 
-    def make_agent(self, spec, num_envs: int = 1) -> "Agent":
+    def make_agent(self, spec, num_envs: int = 1) -> Agent:
         return Agent(self, spec, num_envs)
 
 
@@ -50,9 +53,9 @@ class Agent(StochasticPolicyAgent):
         super().__init__(config, spec, num_envs)
         self.value = ValueNetwork(spec, config.value_block, name="value")
         self.value(np.zeros((1,) + spec.obs_shape, spec.obs_dtype))
-        self.optimizer = self.make_optimizer(config.lr)
+        self.optimizer = self.make_optimizer(config.lr, kind=config.optimizer)
         self.optimizer.build(self.policy.trainable_variables)
-        self.value_optimizer = self.make_optimizer(config.lr_value)
+        self.value_optimizer = self.make_optimizer(config.lr_value, kind=config.optimizer)
         self.value_optimizer.build(self.value.trainable_variables)
         n = num_envs
         sig = [

@@ -9,7 +9,7 @@ vector-env step). Its policy step and train step are ``tf.function``s built with
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -83,8 +83,14 @@ class Agent:
         return tf.TensorSpec(tuple(leading) + self.spec.obs_shape, tf.as_dtype(self.spec.obs_dtype))
 
     @staticmethod
-    def make_optimizer(schedule, epsilon: float = 1e-7) -> keras.optimizers.Optimizer:
-        return keras.optimizers.Adam(learning_rate=schedule.to_keras(), epsilon=epsilon)
+    def make_optimizer(schedule, epsilon: float = 1e-7, kind: str = "adam") -> keras.optimizers.Optimizer:
+        """Adam (default), plain SGD or RMSprop with the schedule as its learning rate."""
+        lr = schedule.to_keras()
+        if kind == "sgd":
+            return keras.optimizers.SGD(learning_rate=lr)
+        if kind == "rmsprop":
+            return keras.optimizers.RMSprop(learning_rate=lr, epsilon=epsilon)
+        return keras.optimizers.Adam(learning_rate=lr, epsilon=epsilon)
 
     @staticmethod
     def apply_gradients(tape, loss, variables, optimizer, max_grad_norm: float):

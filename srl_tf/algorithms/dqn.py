@@ -69,7 +69,7 @@ class Config(RLConfig):
             if not 0.0 <= v <= 1.0:
                 raise _range_error(f"epsilon {label}", v)
 
-    def make_agent(self, spec, num_envs: int = 1) -> "Agent":
+    def make_agent(self, spec, num_envs: int = 1) -> Agent:
         return Agent(self, spec, num_envs)
 
 

@@ -45,7 +45,7 @@ class Config(RLConfig):
         self._check_int("episodes_per_update", low=1)
         self._check_range("entropy_coef", 0.0, float("inf"), high_open=True)
 
-    def make_agent(self, spec, num_envs: int = 1) -> "Agent":
+    def make_agent(self, spec, num_envs: int = 1) -> Agent:
         return Agent(self, spec, num_envs)
 
 

@@ -92,8 +92,8 @@ class AddChannel(gym.ObservationWrapper):
 
 
 class ResizeImage(gym.ObservationWrapper):
-    """Resizes (H, W, C) uint8 images to ``shape`` = (height, width) with Pillow (area-style
-    antialiased bilinear filter), channel by channel. Unlike ``gymnasium.wrappers.ResizeObservation``
+    """Resizes (H, W, C) uint8 images to ``shape`` = (height, width) with Pillow's bilinear filter
+    (antialiased when shrinking), channel by channel. Unlike ``gymnasium.wrappers.ResizeObservation``
     it needs no OpenCV, which srl_tf does not depend on."""
 
     def __init__(self, env: gym.Env, shape: tuple):

@@ -1,0 +1,81 @@
+"""DQN CartPole-v1 speed, srl_tf against Stable-Baselines3 with the same settings, side by side.
+
+    pip install -e ".[bench]"    # stable-baselines3 and torch (CPU)
+    python benchmarks/dqn_speed.py --steps 30000 --repeats 2
+
+Settings (RL-Zoo CartPole DQN): batch 64, 256x256 MLP, Adam 2.3e-3, buffer 100k, 1000 warm-up
+steps, train every 256 env steps with 128 gradient steps, ε 1 → 0.04 over 16% of the run, target
+copied before every training burst. Wall time includes compilation / start-up; env steps/s are
+whole-run figures. Both frameworks use the machine's default thread settings.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+
+
+def run_srl_tf(steps: int, seed: int):
+    from cartpole_dqn import cartpole_dqn_config
+
+    import srl_tf
+
+    cfg = cartpole_dqn_config(seed)
+    cfg.epsilon.set_linear(1.0, 0.04, int(0.16 * steps))
+    runner = srl_tf.Runner("CartPole-v1", cfg)
+    t = time.time()
+    runner.train(max_steps=steps, progress=False)
+    wall = time.time() - t
+    return wall, runner.agent.train_count, float(np.mean(runner.evaluate(10)))
+
+
+def run_sb3(steps: int, seed: int):
+    import gymnasium as gym
+    from stable_baselines3 import DQN
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    env = gym.make("CartPole-v1")
+    model = DQN(
+        "MlpPolicy", env, learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000,
+        gamma=0.99, target_update_interval=10, train_freq=256, gradient_steps=128, exploration_fraction=0.16,
+        exploration_final_eps=0.04, policy_kwargs={"net_arch": [256, 256]}, seed=seed, device="cpu", verbose=0,
+    )
+    t = time.time()
+    model.learn(steps)
+    wall = time.time() - t
+    mean, _ = evaluate_policy(model, gym.make("CartPole-v1"), n_eval_episodes=10, deterministic=True)
+    return wall, model._n_updates, float(mean)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--steps", type=int, default=30_000)
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    results = {"srl_tf": [], "sb3": []}
+    for r in range(args.repeats):
+        order = [("srl_tf", run_srl_tf), ("sb3", run_sb3)]
+        if r % 2:
+            order.reverse()
+        for name, fn in order:
+            wall, grads, ret = fn(args.steps, args.seed)
+            results[name].append((wall, grads, ret))
+            print(f"{name}: {args.steps / wall:.0f} env steps/s, {grads / wall:.0f} gradient steps/s, "
+                  f"wall {wall:.1f}s, eval {ret:.1f}", flush=True)
+    print("\n| framework | env steps/s | gradient steps/s | eval return (10 ep) |")
+    print("|---|---|---|---|")
+    for name, rows in results.items():
+        sps = np.mean([args.steps / w for w, _, _ in rows])
+        gps = np.mean([g / w for w, g, _ in rows])
+        print(f"| {name} | {sps:.0f} | {gps:.0f} | {', '.join(f'{r:.0f}' for _, _, r in rows)} |")
+    ratio = np.mean([args.steps / w for w, _, _ in results["srl_tf"]]) / np.mean([args.steps / w for w, _, _ in results["sb3"]])
+    print(f"\nsrl_tf / SB3 env steps/s: {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""``srl-tf`` command: train an algorithm on an env with default settings, or plot histories.
+
+    srl-tf train dqn CartPole-v1 --steps 50000 --out runs/dqn
+    srl-tf plot runs/a runs/b --x step --y eval_reward0
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="srl-tf", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train with an algorithm's default Config")
+    t.add_argument("algorithm", help="module in srl_tf.algorithms, e.g. dqn, reinforce, actor_critic")
+    t.add_argument("env", help="Gymnasium id")
+    t.add_argument("--steps", type=int, default=50_000)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", default=None, help="history directory (default runs/<algorithm>_<env>)")
+    t.add_argument("--gif", default=None, help="write a GIF of one evaluation episode here")
+    p = sub.add_parser("plot", help="plot histories written by set_history_on_file")
+    p.add_argument("dirs", nargs="+")
+    p.add_argument("--x", default="step")
+    p.add_argument("--y", default="eval_reward0")
+    p.add_argument("--title", default=None)
+    p.add_argument("--path", default=None)
+    args = parser.parse_args(argv)
+
+    import srl_tf
+
+    if args.command == "plot":
+        print(srl_tf.Runner.load_histories(args.dirs).plot(args.x, args.y, title=args.title, path=args.path))
+        return 0
+    try:
+        module = importlib.import_module(f"srl_tf.algorithms.{args.algorithm}")
+    except ModuleNotFoundError:
+        parser.error(f"unknown algorithm '{args.algorithm}'")
+    runner = srl_tf.Runner(args.env, module.Config(seed=args.seed))
+    out = args.out or f"runs/{args.algorithm}_{args.env}"
+    runner.set_history_on_file(out, enable_eval=True, eval_episode=10)
+    runner.train(max_steps=args.steps)
+    returns = runner.evaluate(10)
+    print(f"evaluation: mean {sum(returns) / len(returns):.1f} over {len(returns)} episodes")
+    print(srl_tf.Runner.load_histories([out]).plot("step", "eval_reward0"))
+    if args.gif:
+        print(runner.animation_save_gif(args.gif))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
