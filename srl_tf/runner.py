@@ -59,6 +59,8 @@ class Runner:
         self._agent = None
         self._env = None
         self._obs = None
+        self._state = None
+        self._is_first = None
         self._eval_env = None
         self.history_dir: str | None = None
         self._history_on = False
@@ -183,6 +185,8 @@ class Runner:
         agent, env = self._agent, self._env
         if self._obs is None:
             self._obs = env.reset(seed=self.rl_config.seed)
+            self._state = agent.initial_state(env.num_envs)
+            self._is_first = np.ones(env.num_envs, bool)
         if self._history_on and self._writer is None:
             self._writer = HistoryWriter(self.history_dir)
             self._writer.write_config(self._config_dict())
@@ -203,8 +207,9 @@ class Runner:
         try:
             while True:
                 obs = self._obs
-                action = agent.act(obs, explore=True)
+                action = agent.act(obs, explore=True, state=self._state, is_first=self._is_first)
                 step = env.step(action)
+                self._is_first = step.terminated | step.truncated
                 agent.observe(obs, action, step)
                 n_train, metrics = agent.update()
                 if n_train:
@@ -317,11 +322,12 @@ class Runner:
             obs = env.reset(seed=self.rl_config.seed + 10_000 + 97 * round_ + self.step)
             env.pop_finished()
             collected = np.zeros(n, bool)
+            state, is_first = self._agent.initial_state(n), np.ones(n, bool)
             while not collected.all():
-                action = self._agent.act(obs, explore=explore)
+                action = self._agent.act(obs, explore=explore, state=state, is_first=is_first)
                 st = env.step(action)
                 obs = st.obs
-                ended = st.terminated | st.truncated
+                ended = is_first = st.terminated | st.truncated
                 for i in np.flatnonzero(ended & ~collected):
                     collected[i] = True
                     returns.append(float(env.final_return[i]))
@@ -341,10 +347,12 @@ class Runner:
             for ep in range(max_episodes):
                 obs, _ = env.reset(seed=self.rl_config.seed + 20_000 + ep)
                 episode = Episode()
+                state, is_first = self._agent.initial_state(1), np.ones(1, bool)
                 if render:
                     episode.frames.append(env.render())
                 while True:
-                    action = self._agent.act(obs[None], explore=explore)[0]
+                    action = self._agent.act(obs[None], explore=explore, state=state, is_first=is_first)[0]
+                    is_first = np.zeros(1, bool)
                     obs, reward, terminated, truncated, _ = env.step(action)
                     episode.actions.append(action)
                     episode.rewards.append(float(reward))

@@ -34,8 +34,16 @@ class Agent:
         self.trace_counts: dict[str, int] = {}
 
     # ---- what the Runner calls -----------------------------------------------------------
-    def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
-        """Actions for a batch of observations (numpy in, numpy out)."""
+    def initial_state(self, batch_size: int):
+        """The recurrent carry for ``batch_size`` env streams: a mutable object that :meth:`act`
+        updates in place, owned by the caller (one for training, one per evaluation). Stateless
+        agents return None."""
+        return None
+
+    def act(self, obs: np.ndarray, explore: bool = True, state=None, is_first: np.ndarray | None = None) -> np.ndarray:
+        """Actions for a batch of observations (numpy in, numpy out). ``state`` is the carry from
+        :meth:`initial_state`; ``is_first`` marks the streams whose episode begins with ``obs``
+        (a recurrent agent resets their state)."""
         raise NotImplementedError
 
     def observe(self, obs: np.ndarray, action: np.ndarray, step: Step) -> None:
@@ -203,7 +211,7 @@ class StochasticPolicyAgent(Agent):
             sample, mode = tf.cast(sample, tf.int32), tf.cast(mode, tf.int32)
         return sample, mode
 
-    def act(self, obs, explore: bool = True):
+    def act(self, obs, explore: bool = True, state=None, is_first=None):
         from srl_tf.distributions import to_env_action
 
         sample, mode = self._policy_step(obs)

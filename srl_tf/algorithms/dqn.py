@@ -132,7 +132,7 @@ class Agent(OffPolicyAgent):
     def _greedy_fn(self, obs):
         return tf.argmax(self.q(obs), axis=-1, output_type=tf.int32)
 
-    def act(self, obs, explore: bool = True):
+    def act(self, obs, explore: bool = True, state=None, is_first=None):
         n = len(obs)
         eps = self.config.epsilon.value(self.env_steps) if explore else self.config.test_epsilon
         if explore and self.warming_up:
