@@ -113,3 +113,31 @@ class ResizeImage(gym.ObservationWrapper):
             [np.asarray(Image.fromarray(obs[..., c]).resize(size, Image.Resampling.BILINEAR)) for c in range(obs.shape[-1])],
             axis=-1,
         )
+
+
+class MaskVelocity(gym.ObservationWrapper):
+    """Hides the velocity entries of a vector observation, making the task partially observed (a
+    memory-based policy must infer velocities from the history).
+
+    >>> EnvConfig(lambda: MaskVelocity(gym.make("CartPole-v1")))   # keeps cart position and pole angle
+
+    ``keep``: indices of the observation entries to keep; known envs have defaults.
+    """
+
+    KEEP = {"CartPole": (0, 2), "Pendulum": (0, 1), "MountainCar": (0,), "LunarLander": (0, 1, 4, 6, 7)}
+
+    def __init__(self, env: gym.Env, keep: tuple | None = None):
+        super().__init__(env)
+        if keep is None:
+            env_id = env.spec.id if env.spec is not None else ""
+            keep = next((k for name, k in self.KEEP.items() if env_id.startswith(name)), None)
+            if keep is None:
+                from srl_tf.errors import EnvError
+
+                raise EnvError(f"MaskVelocity has no default for '{env_id}'; pass keep=(indices to keep).")
+        self.keep = np.asarray(keep, np.int64)
+        space = env.observation_space
+        self.observation_space = gym.spaces.Box(space.low[self.keep], space.high[self.keep], dtype=space.dtype)
+
+    def observation(self, observation):
+        return np.asarray(observation)[self.keep]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from srl_tf.config import BlockConfig
 
@@ -88,3 +89,66 @@ class ValueNetwork(keras.Model):
 
     def call(self, obs):
         return keras.ops.squeeze(self.out(self.torso(obs)), -1)
+
+
+class QValueNetwork(keras.Model):
+    """(observation, continuous action) → scalar Q. Vector observations are concatenated with the
+    action before the MLP; image observations first go through their own uint8 → [0, 1] scaling
+    and CNN (the :func:`torso` with no dense layers)."""
+
+    def __init__(self, spec, hidden: BlockConfig, image: BlockConfig | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if spec.is_image:
+            self.encoder = torso(spec, BlockConfig(layer_sizes=()), image, name=f"{self.name}_encoder")
+        else:
+            self.encoder = keras.layers.Flatten(name=f"{self.name}_flatten")
+        self.mlp = keras.Sequential(mlp_layers(hidden, f"{self.name}_mlp"), name=f"{self.name}_mlp")
+        self.out = keras.layers.Dense(1, name=f"{self.name}_out")
+
+    def call(self, obs, action):
+        h = self.mlp(keras.ops.concatenate([keras.ops.cast(self.encoder(obs), "float32"), action], axis=-1))
+        return keras.ops.squeeze(self.out(h), -1)
+
+
+class RunningNormalization(keras.layers.Layer):
+    """Normalises inputs by running statistics (mean and variance over everything passed to
+    :meth:`update`, merged batch by batch with Chan et al.'s parallel formula), then clips.
+
+    The statistics are non-trainable weights, so they are saved and loaded with the model.
+    ``center=False`` only divides by the standard deviation (reward scaling).
+    """
+
+    def __init__(self, shape: tuple = (), clip: float = 10.0, center: bool = True, epsilon: float = 1e-8, **kwargs):
+        super().__init__(**kwargs)
+        self.stat_shape = tuple(shape)
+        self.clip = float(clip)
+        self.center = center
+        self.epsilon = float(epsilon)
+        self.mean = self.add_weight(shape=self.stat_shape, initializer="zeros", trainable=False, name="mean")
+        self.var = self.add_weight(shape=self.stat_shape, initializer="ones", trainable=False, name="var")
+        self.count = self.add_weight(shape=(), initializer="zeros", trainable=False, name="count")
+        self.built = True
+
+    def update(self, batch) -> None:
+        """Merges the statistics of ``batch`` (leading axes are samples) into the running ones."""
+        x = np.asarray(batch, np.float64).reshape((-1,) + self.stat_shape)
+        n, mean, var = float(self.count.numpy()), np.asarray(self.mean.numpy(), np.float64), np.asarray(self.var.numpy(), np.float64)
+        bn, bmean, bvar = len(x), x.mean(axis=0), x.var(axis=0)
+        total = n + bn
+        delta = bmean - mean
+        new_mean = mean + delta * bn / total
+        new_var = (var * n + bvar * bn + np.square(delta) * n * bn / total) / total
+        self.mean.assign(new_mean.astype(np.float32))
+        self.var.assign(new_var.astype(np.float32))
+        self.count.assign(total)
+
+    def call(self, x):
+        x = keras.ops.cast(x, "float32")
+        if self.center:
+            x = x - self.mean
+        x = x / keras.ops.sqrt(self.var + self.epsilon)
+        return keras.ops.clip(x, -self.clip, self.clip)
+
+    def get_config(self):
+        return {**super().get_config(), "shape": self.stat_shape, "clip": self.clip, "center": self.center,
+                "epsilon": self.epsilon}

@@ -1,0 +1,77 @@
+"""PPO CartPole-v1 speed, srl_tf against Stable-Baselines3 with the same settings, side by side.
+
+    pip install -e ".[bench]"    # stable-baselines3 and torch (CPU)
+    python benchmarks/ppo_speed.py --steps 50000 --repeats 2
+
+Settings (SB3's PPO defaults): one env, rollout 2048 steps, minibatch 64, 10 epochs, Adam 3e-4,
+two 64-unit tanh layers for policy and value. Wall time includes compilation / start-up; env steps/s
+are whole-run figures. Both frameworks use the machine's default thread settings.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+
+
+def run_srl_tf(steps: int, seed: int):
+    from cartpole_ppo import cartpole_ppo_config
+
+    import srl_tf
+
+    runner = srl_tf.Runner("CartPole-v1", cartpole_ppo_config(seed))
+    t = time.time()
+    runner.train(max_steps=steps, progress=False)
+    wall = time.time() - t
+    return wall, runner.agent.train_count, float(np.mean(runner.evaluate(10)))
+
+
+def run_sb3(steps: int, seed: int):
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    env = gym.make("CartPole-v1")
+    model = PPO(
+        "MlpPolicy", env, n_steps=2048, batch_size=64, n_epochs=10, learning_rate=3e-4, gamma=0.99,
+        gae_lambda=0.95, clip_range=0.2, seed=seed, device="cpu", verbose=0,
+    )
+    t = time.time()
+    model.learn(steps)
+    wall = time.time() - t
+    mean, _ = evaluate_policy(model, gym.make("CartPole-v1"), n_eval_episodes=10, deterministic=True)
+    return wall, model._n_updates * (2048 // 64), float(mean)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--steps", type=int, default=50_000)
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    results = {"srl_tf": [], "sb3": []}
+    for r in range(args.repeats):
+        order = [("srl_tf", run_srl_tf), ("sb3", run_sb3)]
+        if r % 2:
+            order.reverse()
+        for name, fn in order:
+            wall, grads, ret = fn(args.steps, args.seed)
+            results[name].append((wall, grads, ret))
+            print(f"{name}: {args.steps / wall:.0f} env steps/s, {grads / wall:.0f} gradient steps/s, "
+                  f"wall {wall:.1f}s, eval {ret:.1f}", flush=True)
+    print("\n| framework | env steps/s | gradient steps/s | eval return (10 ep) |")
+    print("|---|---|---|---|")
+    for name, rows in results.items():
+        sps = np.mean([args.steps / w for w, _, _ in rows])
+        gps = np.mean([g / w for w, g, _ in rows])
+        print(f"| {name} | {sps:.0f} | {gps:.0f} | {', '.join(f'{r:.0f}' for _, _, r in rows)} |")
+    ratio = np.mean([args.steps / w for w, _, _ in results["srl_tf"]]) / np.mean([args.steps / w for w, _, _ in results["sb3"]])
+    print(f"\nsrl_tf / SB3 env steps/s: {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

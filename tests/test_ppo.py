@@ -1,0 +1,242 @@
+"""PPO: GAE and loss arithmetic, rollout / sequence assembly, recurrent state resets, smoke runs
+through the Runner (discrete, continuous, recurrent), no retrace, and configuration mistakes."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import srl_tf
+from srl_tf.algorithms import ppo
+from srl_tf.envs.wrappers import MaskVelocity
+from srl_tf.errors import ConfigError
+from srl_tf.functions import gae
+from srl_tf.memory.rollout import RolloutBuffer
+
+
+def tiny(**kw):
+    cfg = ppo.Config(**{"seed": 0, "batch_size": 32, "epochs": 2, **kw})
+    cfg.memory.capacity = 128
+    cfg.policy_block.set_mlp((16,), activation="tanh")
+    cfg.value_block.set_mlp((16,), activation="tanh")
+    return cfg
+
+
+def masked_cartpole():
+    return MaskVelocity(gym.make("CartPole-v1"))
+
+
+# ---- arithmetic ---------------------------------------------------------------------------------
+
+
+def test_gae_truncation_bootstraps_termination_does_not():
+    r = np.ones(3, np.float32)
+    v = np.array([0.5, 0.6, 0.7], np.float32)
+    next_v = np.array([0.6, 2.0, 0.9], np.float32)  # next_v[1] = V(final obs) of the episode ending at t=1
+    ended = np.array([0, 1, 0], bool)
+    g, lam = 0.9, 0.8
+    # truncated at t=1: δ1 = 1 + 0.9·2.0 − 0.6 = 2.2, and A0 = δ0 + γλ·A1 (no look past the end)
+    adv, ret = gae(r, v, next_v, np.zeros(3, bool), ended, g, lam)
+    np.testing.assert_allclose(adv, [1.04 + 0.72 * 2.2, 2.2, 1.11], rtol=1e-5)
+    np.testing.assert_allclose(ret, adv + v, rtol=1e-6)
+    # terminated at t=1: no bootstrap, δ1 = 1 − 0.6
+    adv, _ = gae(r, v, next_v, ended, ended, g, lam)
+    np.testing.assert_allclose(adv, [1.04 + 0.72 * 0.4, 0.4, 1.11], rtol=1e-5)
+    # batched over envs: (T, N) gives each column its own recursion
+    adv2, _ = gae(np.stack([r, r], 1), np.stack([v, v], 1), np.stack([next_v, next_v], 1),
+                  np.stack([ended, ended], 1), np.stack([ended, ended], 1), g, lam)
+    np.testing.assert_allclose(adv2[:, 1], adv, rtol=1e-6)
+
+
+def test_clipped_surrogate_and_value_clip():
+    ratio = np.array([1.5, 0.5, 0.5, 1.1], np.float32)
+    adv = np.array([1.0, -1.0, 1.0, 1.0], np.float32)
+    logp = tf.math.log(ratio)
+    loss, r = ppo.clipped_surrogate_loss(logp, tf.zeros(4), adv, 0.2)
+    # clipped for 1.5·(+1) → 1.2 and 0.5·(−1) → −0.8; pessimistic unclipped 0.5 and in-range 1.1
+    np.testing.assert_allclose(loss.numpy(), -np.mean([1.2, -0.8, 0.5, 1.1]), rtol=1e-5)
+    np.testing.assert_allclose(r.numpy(), ratio, rtol=1e-5)
+    v = ppo.value_loss(tf.constant([2.0]), tf.constant([0.0]), tf.constant([2.0]), clip=0.5)
+    assert v.numpy() == pytest.approx(0.5 * 1.5**2)  # clipped value 0.5 is 1.5 from the return
+    assert ppo.value_loss(tf.constant([2.0]), tf.constant([0.0]), tf.constant([2.0])).numpy() == 0.0
+
+
+# ---- storage ------------------------------------------------------------------------------------
+
+
+def test_rollout_sequences_are_contiguous_per_env_and_start_from_stored_state():
+    rb = RolloutBuffer(4, 2, (1,), np.float32, (), np.int32, state_size=1)
+    for t in range(4):
+        trunc = np.array([t == 1, False])
+        rb.add(np.array([[10 * t], [10 * t + 1]], np.float32), np.array([t, t]), np.ones(2), np.zeros(2, bool), trunc,
+               np.array([[-1.0], [-2.0]], np.float32), np.array([[100 * t], [100 * t + 1]], np.float32), np.array([t == 2, 0]))
+    assert rb.full and rb.final_obs[0][:2] == (1, 0) and rb.final_obs[0][2][0] == -1.0
+    s = rb.sequences(2, extra=np.arange(8).reshape(4, 2))
+    assert s["obs"].shape == (4, 2, 1) and s["state"].shape == (4, 1)
+    np.testing.assert_array_equal(s["obs"][..., 0], [[0, 10], [20, 30], [1, 11], [21, 31]])
+    np.testing.assert_array_equal(s["state"][:, 0], [0, 200, 1, 201])
+    np.testing.assert_array_equal(s["is_first"], [[0, 0], [1, 0], [0, 0], [0, 0]])
+    np.testing.assert_array_equal(s["extra"], [[0, 2], [4, 6], [1, 3], [5, 7]])
+
+
+def recurrent_agent(num_envs=2):
+    cfg = tiny().set_recurrent(gru_units=8, sequence_length=4)
+    runner = srl_tf.Runner(srl_tf.EnvConfig(masked_cartpole, num_envs=num_envs), cfg)
+    return runner.agent
+
+
+def test_recurrent_state_resets_where_an_episode_begins():
+    agent = recurrent_agent()
+    rng = np.random.default_rng(0)
+    obs = [rng.normal(size=(2, 2)).astype(np.float32) for _ in range(4)]
+    state = agent.initial_state(2)
+    for o in obs[:3]:
+        agent.act(o, state=state, is_first=np.zeros(2, bool))
+    assert np.abs(state.h).min() > 0
+    before = state.h.copy()
+    agent.act(obs[3], state=state, is_first=np.array([True, False]))
+    fresh = agent.initial_state(2)
+    agent.act(obs[3], state=fresh, is_first=np.ones(2, bool))
+    np.testing.assert_allclose(state.h[0], fresh.h[0], atol=1e-6)  # env 0 started over
+    assert not np.allclose(state.h[1], fresh.h[1])  # env 1 kept its memory
+    # training's sequence pass with the same resets reproduces step-wise acting
+    first = np.array([[1, 0], [0, 0], [0, 0], [1, 0]], np.float32)  # (time, env)
+    s = agent.initial_state(2)
+    values = []
+    for t in range(4):
+        _, v, h = agent.net.step(obs[t], s.h, first[t])
+        s.h = h.numpy()
+        values.append(v.numpy())
+    _, v_seq = agent.net.sequence(np.stack(obs, 1), np.zeros((2, 8), np.float32), first.T)
+    np.testing.assert_allclose(v_seq.numpy().reshape(2, 4), np.stack(values, 1), atol=1e-5)
+    assert before.shape == (2, 8)
+
+
+def test_recurrent_agent_layout_round_trip():
+    agent = recurrent_agent()
+    x = np.arange(agent.steps * 2, dtype=np.float32).reshape(agent.steps, 2)
+    items = agent._to_items(x)
+    assert items.shape == (2 * agent.steps // 4, 4)
+    np.testing.assert_array_equal(items[0], x[:4, 0])
+    np.testing.assert_array_equal(agent._from_items(items.reshape(-1)), x)
+
+
+# ---- runs through the Runner ----------------------------------------------------------------------
+
+
+def continuous_cfg():
+    cfg = tiny(enable_obs_normalization=True, enable_reward_normalization=True, enable_value_clip=True, entropy_coef=0.01)
+    cfg.hidden_block.set_mlp((16,))
+    cfg.lr.set_linear(1e-3, 1e-4, 100)
+    cfg.clip_range.set_linear(0.2, 0.1, 100)
+    return cfg
+
+
+RUNS = [
+    ("discrete_2envs", tiny, srl_tf.EnvConfig("CartPole-v1", num_envs=2)),
+    ("continuous_normalized", continuous_cfg, srl_tf.EnvConfig("Pendulum-v1", num_envs=2)),
+    ("recurrent_masked", lambda: tiny().set_recurrent(gru_units=8, sequence_length=8),
+     srl_tf.EnvConfig(masked_cartpole, num_envs=2)),
+]
+
+
+@pytest.mark.parametrize("name,make_cfg,env", RUNS, ids=[r[0] for r in RUNS])
+def test_runs_without_retrace(name, make_cfg, env, tmp_path):
+    runner = srl_tf.Runner(env, make_cfg())
+    runner.set_history_on_memory()
+    runner.train(max_steps=300, progress=False)
+    runner.train(max_steps=300, progress=False)
+    agent = runner.agent
+    assert runner.step >= 600 and agent.train_count == 4 * 2 * 4  # 4 rollouts × 2 epochs × 4 minibatches
+    assert set(agent.trace_counts) == {"policy", "value", "evaluate", "train"}
+    assert all(n == 1 for n in agent.trace_counts.values()), agent.trace_counts
+    row = runner.get_history().runs[0][1][-1]
+    assert np.isfinite(row["policy_loss"]) and np.isfinite(row["approx_kl"])
+    returns = runner.evaluate(max_episodes=2)
+    assert len(returns) == 2 and all(np.isfinite(returns))
+    if agent.net.obs_norm is not None:  # running statistics are weights: they round-trip through files
+        mean = agent.net.obs_norm.mean.numpy().copy()
+        assert agent.net.obs_norm.count.numpy() > 0 and agent.net.reward_norm.count.numpy() > 0
+        agent.save_weights(str(tmp_path))
+        agent.net.obs_norm.mean.assign(np.zeros_like(mean))
+        agent.load_weights(str(tmp_path))
+        np.testing.assert_array_equal(agent.net.obs_norm.mean.numpy(), mean)
+
+
+def test_mask_velocity_keeps_position_and_angle():
+    env = masked_cartpole()
+    obs, _ = env.reset(seed=0)
+    full = env.unwrapped.state
+    assert env.observation_space.shape == (2,)
+    np.testing.assert_allclose(obs, np.asarray(full)[[0, 2]], rtol=1e-6)
+
+
+def test_nan_rewards_raise_a_clear_error():
+    env = srl_tf.EnvConfig(lambda: gym.wrappers.TransformReward(gym.make("CartPole-v1"), lambda r: float("nan")))
+    runner = srl_tf.Runner(env, tiny())
+    with pytest.raises(FloatingPointError, match="non-finite rewards"):
+        runner.train(max_steps=200, progress=False)
+
+
+# ---- configuration mistakes ------------------------------------------------------------------------
+
+
+def test_config_errors_name_the_numbers():
+    cfg = tiny()
+    cfg.memory.capacity = 1000
+    cfg.batch_size = 64
+    with pytest.raises(ConfigError, match=r"capacity=1000.*batch_size=64"):
+        cfg.validate()
+    with pytest.raises(ConfigError, match=r"capacity=128.*num_envs=3"):
+        _ = srl_tf.Runner(srl_tf.EnvConfig("CartPole-v1", num_envs=3), tiny()).agent
+    cfg = tiny()
+    cfg.memory.warmup_size = 64
+    with pytest.raises(ConfigError, match="warmup_size=64"):
+        cfg.validate()
+    with pytest.raises(ConfigError, match="Did you mean 'gae_lambda'"):
+        ppo.Config(gae_lamda=0.9)
+
+
+def test_recurrent_config_errors():
+    cfg = tiny().set_recurrent(gru_units=8, sequence_length=5)
+    assert cfg.enable_recurrent and cfg.gru_units == 8
+    with pytest.raises(ConfigError, match=r"batch_size=32.*sequence_length=5"):
+        cfg.validate()
+    cfg = tiny().set_recurrent(sequence_length=32)
+    with pytest.raises(ConfigError, match=r"rollout of 16 steps.*sequence_length=32"):
+        _ = srl_tf.Runner(srl_tf.EnvConfig("CartPole-v1", num_envs=8), cfg).agent
+    with pytest.raises(ConfigError, match="gru_units"):
+        tiny().set_recurrent(gru_units=0).validate()
+
+
+# ---- RL² ------------------------------------------------------------------------------------------
+
+
+def test_meta_trial_keeps_one_task_for_a_trial_and_marks_inner_episode_ends():
+    from srl_tf.envs.meta import bandit_trial_env
+
+    env = bandit_trial_env(arms=3, pulls=4)
+    obs, _ = env.reset(seed=0)
+    probs = env.unwrapped.probs.copy()
+    np.testing.assert_array_equal(obs, np.zeros(1 + 3 + 2))
+    for t in range(4):
+        obs, reward, terminated, truncated, _ = env.step(2)
+        np.testing.assert_array_equal(obs[1:4], [0, 0, 1])  # previous action, one-hot
+        assert obs[4] == reward and obs[5] == 1.0  # previous reward, done flag of the inner episode
+        assert terminated == (t == 3) and not truncated  # only the trial's end ends the outer episode
+        np.testing.assert_array_equal(env.unwrapped.probs, probs)
+    env.reset()
+    assert not np.allclose(env.unwrapped.probs, probs)  # a new task per trial
+
+
+def test_rl2_bandits_smoke():
+    from srl_tf.envs.meta import bandit_trial_env
+
+    cfg = tiny(batch_size=40).set_rl2(trial_steps=10, gru_units=8)
+    cfg.memory.capacity = 160
+    runner = srl_tf.Runner(srl_tf.EnvConfig(lambda: bandit_trial_env(5, 10), num_envs=2), cfg)
+    runner.train(max_steps=320, progress=False)
+    assert runner.agent.train_count == 2 * 2 * 4 and runner.episode == 32
+    assert all(n == 1 for n in runner.agent.trace_counts.values())
+    returns = runner.evaluate(max_episodes=4)
+    assert all(0 <= r <= 10 for r in returns)
