@@ -50,3 +50,32 @@ def to_env_action(action: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.n
     """[-1, 1] → [low, high] (clipped)."""
     a = np.clip(action, -1.0, 1.0)
     return (low + (a + 1.0) * 0.5 * (high - low)).astype(np.float32)
+
+
+def from_env_action(action: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """[low, high] → [-1, 1], the inverse of :func:`to_env_action`."""
+    return np.clip(2.0 * (action - low) / (high - low) - 1.0, -1.0, 1.0).astype(np.float32)
+
+
+def tanh_normal(mean, log_std) -> tfd.TransformedDistribution:
+    """A diagonal Gaussian squashed into (-1, 1)^d by tanh (the SAC policy):
+    ``TransformedDistribution(Independent(Normal(mean, exp(log_std))), Tanh())``.
+
+    Its ``log_prob(a)`` inverts tanh, which loses precision as |a| → 1; when the action is a fresh
+    sample use :func:`tanh_normal_sample`, which scores the pre-squash value instead."""
+    base = tfd.Independent(tfd.Normal(mean, tf.exp(log_std)), reinterpreted_batch_ndims=1)
+    return tfd.TransformedDistribution(base, tfp.bijectors.Tanh())
+
+
+def tanh_normal_sample(dist: tfd.TransformedDistribution, seed=None):
+    """A reparameterised sample a = tanh(u), u ~ N(mean, std), and its log-density with the
+    change-of-variables correction: log π(a) = log N(u) − Σ log(1 − tanh(u)²) (the bijector's
+    log-det-Jacobian, computed stably from u)."""
+    u = dist.distribution.sample(seed=seed)
+    log_prob = dist.distribution.log_prob(u) - dist.bijector.forward_log_det_jacobian(u, event_ndims=1)
+    return dist.bijector.forward(u), log_prob
+
+
+def tanh_normal_mode(dist: tfd.TransformedDistribution):
+    """tanh(mean): the deterministic action of a tanh-squashed Gaussian."""
+    return dist.bijector.forward(dist.distribution.mode())

@@ -46,3 +46,36 @@ class ImageIdentityEnv(IdentityEnv):
 
     def render(self):
         return self._obs()
+
+
+class PixelPointEnv(gym.Env):
+    """Continuous control from pixels: a 40x40x3 uint8 image of a dot on a row; the 1-D action in
+    [-1, 1] moves it by up to 3 pixels; reward −|x − 20| / 20 (0 when the dot sits in the middle).
+    ``action_high=np.inf`` gives an unbounded action space (for error tests)."""
+
+    size = 40
+
+    def __init__(self, length: int = 20, action_high: float = 1.0, render_mode=None):
+        self.length, self.render_mode = length, render_mode
+        self.observation_space = gym.spaces.Box(0, 255, (self.size, self.size, 3), np.uint8)
+        self.action_space = gym.spaces.Box(-action_high, action_high, (1,), np.float32)
+
+    def _obs(self):
+        img = np.zeros((self.size, self.size, 3), np.uint8)
+        x = int(round(self.x))
+        img[18:22, max(x - 2, 0) : x + 2] = 255
+        return img
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        self.x = float(self.np_random.uniform(2, self.size - 2))
+        return self._obs(), {}
+
+    def step(self, action):
+        self.x = float(np.clip(self.x + 3.0 * np.clip(action[0], -1.0, 1.0), 2, self.size - 2))
+        self.t += 1
+        return self._obs(), -abs(self.x - self.size / 2) / (self.size / 2), False, self.t >= self.length, {}
+
+    def render(self):
+        return self._obs()

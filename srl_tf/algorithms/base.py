@@ -121,6 +121,16 @@ def require_discrete(config: RLConfig, spec: EnvSpec) -> None:
         )
 
 
+def require_continuous(config: RLConfig, spec: EnvSpec) -> None:
+    if spec.discrete:
+        split = f" (action_division_num={config.action_division_num} split it)" if config.action_division_num else ""
+        raise ConfigError(
+            f"{config.name} needs continuous actions, but '{spec.name}' has a discrete action space with "
+            f"{spec.n_actions} actions{split}. Use an algorithm for discrete actions (dqn, reinforce, "
+            "actor_critic) or an env with a Box action space, and leave action_division_num at 0."
+        )
+
+
 def require_bounded(config: RLConfig, spec: EnvSpec) -> None:
     if not spec.discrete and not (np.all(np.isfinite(spec.action_low)) and np.all(np.isfinite(spec.action_high))):
         raise ConfigError(
@@ -180,6 +190,47 @@ class OffPolicyAgent(Agent):
 
     def _train(self, *batch):
         raise NotImplementedError
+
+
+class ContinuousOffPolicyAgent(OffPolicyAgent):
+    """Off-policy agent for bounded continuous actions (DDPG, TD3, SAC).
+
+    Its networks act in [-1, 1]^d: :meth:`act` maps actions to the env's bounds, :meth:`observe`
+    stores them normalised again. Until the warm-up is collected, exploring actions are uniform
+    random. Subclasses implement ``_act_normalised(obs, explore)`` (one compiled policy call)."""
+
+    def __init__(self, config, spec: EnvSpec, num_envs: int = 1):
+        require_continuous(config, spec)
+        require_bounded(config, spec)
+        super().__init__(config, spec, num_envs)
+
+    def act(self, obs, explore: bool = True, state=None, is_first=None):
+        from srl_tf.distributions import to_env_action
+
+        if explore and self.warming_up:
+            raw = self.rng.uniform(-1.0, 1.0, (len(obs),) + self.spec.action_shape)
+        else:
+            raw = self._act_normalised(obs, explore)
+        return to_env_action(raw, self.spec.action_low, self.spec.action_high)
+
+    def _act_normalised(self, obs: np.ndarray, explore: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def observe(self, obs, action, step: Step) -> None:
+        from srl_tf.distributions import from_env_action
+
+        super().observe(obs, from_env_action(action, self.spec.action_low, self.spec.action_high), step)
+
+    def train_signature(self) -> list:
+        """Specs of the (obs, action, reward, next_obs, discount) batches, shaped (K, B, ...)."""
+        kb = (self.config.gradient_steps, self.config.batch_size)
+        return [
+            self.obs_signature(kb),
+            tf.TensorSpec(kb + self.spec.action_shape, tf.float32),
+            tf.TensorSpec(kb, tf.float32),
+            self.obs_signature(kb),
+            tf.TensorSpec(kb, tf.float32),
+        ]
 
 
 class StochasticPolicyAgent(Agent):
