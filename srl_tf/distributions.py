@@ -11,6 +11,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from srl_tf.functions import symexp, symlog, twohot_decode, twohot_encode
+
 tfd = tfp.distributions
 
 
@@ -79,3 +81,109 @@ def tanh_normal_sample(dist: tfd.TransformedDistribution, seed=None):
 def tanh_normal_mode(dist: tfd.TransformedDistribution):
     """tanh(mean): the deterministic action of a tanh-squashed Gaussian."""
     return dist.bijector.forward(dist.distribution.mode())
+
+
+# --------------------------------------------------------------------------------------------
+# World-model heads (Dreamer): categorical with unimix + straight-through, twohot-symlog, builders
+# --------------------------------------------------------------------------------------------
+
+
+def unimix_logits(logits: tf.Tensor, unimix: float = 0.01) -> tf.Tensor:
+    """Log-probabilities of softmax(logits) mixed with ``unimix`` of the uniform distribution over
+    the last axis (K classes): p = (1 − unimix)·softmax(logits) + unimix/K, so every class keeps
+    at least unimix/K (DreamerV3 uses 1%). ``unimix=0`` returns log_softmax(logits)."""
+    if not 0.0 <= unimix < 1.0:
+        raise ValueError(f"unimix={unimix!r} must be in [0, 1).")
+    logits = tf.convert_to_tensor(logits, tf.float32)
+    if unimix == 0.0:
+        return tf.nn.log_softmax(logits, axis=-1)
+    num = tf.cast(tf.shape(logits)[-1], tf.float32)
+    probs = (1.0 - unimix) * tf.nn.softmax(logits, axis=-1) + unimix / num
+    return tf.math.log(probs)
+
+
+def straight_through_sample(dist_or_probs, seed=None) -> tf.Tensor:
+    """A one-hot sample whose gradient is that of the probabilities (straight-through estimator):
+    onehot + (probs − stop_gradient(probs)). The value is exactly the one-hot sample.
+
+    ``dist_or_probs`` is a TFP ``OneHotCategorical`` (possibly wrapped in ``Independent``) or a
+    tensor of probabilities over the last axis; ``seed`` is passed to TFP's sampler (an int, a
+    stateless seed of shape (2,), or None)."""
+    if isinstance(dist_or_probs, tfd.Independent):
+        dist = dist_or_probs.distribution
+    elif isinstance(dist_or_probs, tfd.Distribution):
+        dist = dist_or_probs
+    else:
+        probs = tf.convert_to_tensor(dist_or_probs, tf.float32)
+        dist = tfd.OneHotCategorical(probs=probs, dtype=tf.float32)
+    if not isinstance(dist, tfd.OneHotCategorical):
+        raise TypeError(f"straight_through_sample needs a OneHotCategorical or probabilities, got {type(dist).__name__}.")
+    probs = dist.probs_parameter()
+    onehot = tf.cast(dist.sample(seed=seed), probs.dtype)
+    return onehot + (probs - tf.stop_gradient(probs))
+
+
+def onehot_categorical(logits: tf.Tensor, unimix: float = 0.01, event_ndims: int = 0) -> tfd.Distribution:
+    """OneHotCategorical over the last axis of ``logits`` with ``unimix`` uniform mixing (see
+    :func:`unimix_logits`); ``event_ndims`` further axes are reinterpreted as one event with
+    ``Independent`` (e.g. 1 for the RSSM's stoch × classes latent, so that log_prob and KL sum
+    over the variables)."""
+    dist = tfd.OneHotCategorical(logits=unimix_logits(logits, unimix), dtype=tf.float32)
+    return tfd.Independent(dist, reinterpreted_batch_ndims=event_ndims) if event_ndims else dist
+
+
+def normal_dist(mean: tf.Tensor, std_param: tf.Tensor | None = None, min_std: float = 0.1,
+                event_ndims: int = 1) -> tfd.Distribution:
+    """Normal(mean, std) with std = softplus(std_param) + ``min_std`` (Dreamer V1 latent and
+    heads), or unit variance when ``std_param`` is None (V1 image and reward likelihood). The last
+    ``event_ndims`` axes form the event (log_prob sums over them)."""
+    mean = tf.convert_to_tensor(mean, tf.float32)
+    std = tf.ones_like(mean) if std_param is None else tf.nn.softplus(std_param) + min_std
+    dist = tfd.Normal(mean, std)
+    return tfd.Independent(dist, reinterpreted_batch_ndims=event_ndims) if event_ndims else dist
+
+
+def bernoulli_dist(logits: tf.Tensor, event_ndims: int = 0) -> tfd.Distribution:
+    """Bernoulli on ``logits`` with float samples (the continue head: P(continue) = P(1 − terminal))."""
+    dist = tfd.Bernoulli(logits=tf.convert_to_tensor(logits, tf.float32), dtype=tf.float32)
+    return tfd.Independent(dist, reinterpreted_batch_ndims=event_ndims) if event_ndims else dist
+
+
+def symlog_mse(pred: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+    """Vector reconstruction loss of DreamerV3: Σ_last-axis (pred − symlog(target))², where
+    ``pred`` lives in symlog space (decode a prediction with symexp)."""
+    return tf.reduce_sum(tf.square(tf.convert_to_tensor(pred, tf.float32) - symlog(target)), axis=-1)
+
+
+class TwoHotSymlog:
+    """Distribution-like head over ``num_bins`` (255) bins spread evenly over [low, high]
+    (−20…20) in symlog space, for DreamerV3 reward and critic predictions.
+
+    ``mean()`` / ``mode()`` = symexp(Σ softmax(logits)·bins); ``log_prob(target)`` = Σ
+    twohot(symlog(target))·log_softmax(logits), so −log_prob is the twohot cross-entropy. ``logits``
+    has shape batch + (num_bins,), ``target`` shape batch. Zero logits (a zero-initialised output
+    layer) predict exactly 0 because the bins are symmetric around 0."""
+
+    def __init__(self, logits: tf.Tensor, low: float = -20.0, high: float = 20.0, num_bins: int = 255):
+        if num_bins < 2 or not low < high:
+            raise ValueError(f"TwoHotSymlog needs num_bins >= 2 and low < high, got num_bins={num_bins}, "
+                             f"low={low}, high={high}.")
+        self.logits = tf.convert_to_tensor(logits, tf.float32)
+        if self.logits.shape[-1] is not None and self.logits.shape[-1] != num_bins:
+            raise ValueError(f"TwoHotSymlog logits have {self.logits.shape[-1]} entries on the last axis, "
+                             f"expected num_bins={num_bins}.")
+        self.bins = tf.linspace(tf.constant(low, tf.float32), tf.constant(high, tf.float32), num_bins)
+
+    @property
+    def probs(self) -> tf.Tensor:
+        return tf.nn.softmax(self.logits, axis=-1)
+
+    def mean(self) -> tf.Tensor:
+        return symexp(twohot_decode(self.probs, self.bins))
+
+    def mode(self) -> tf.Tensor:
+        return self.mean()
+
+    def log_prob(self, target: tf.Tensor) -> tf.Tensor:
+        weights = twohot_encode(symlog(tf.convert_to_tensor(target, tf.float32)), self.bins)
+        return tf.reduce_sum(weights * tf.nn.log_softmax(self.logits, axis=-1), axis=-1)

@@ -1,0 +1,284 @@
+"""Dreamer building blocks: symlog/twohot, λ-returns, return normaliser, heads, encoders, RSSM."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from srl_tf.distributions import (
+    TwoHotSymlog,
+    bernoulli_dist,
+    normal_dist,
+    onehot_categorical,
+    straight_through_sample,
+    symlog_mse,
+    unimix_logits,
+)
+from srl_tf.errors import ConfigError
+from srl_tf.functions import (
+    PercentileNormalizer,
+    lambda_returns,
+    symexp,
+    symlog,
+    twohot_decode,
+    twohot_encode,
+)
+from srl_tf.nn.dreamer import (
+    RSSM,
+    ConvDecoderV2,
+    ConvEncoderV2,
+    DenseNormAct,
+    ResidualDecoderV3,
+    ResidualEncoderV3,
+    mlp_v3,
+)
+
+
+def test_symlog_symexp_round_trip():
+    x = tf.constant([-1e4, -20.0, -1.0, -1e-3, 0.0, 1e-3, 0.5, 3.0, 1e4])
+    np.testing.assert_allclose(symexp(symlog(x)).numpy(), x.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(symlog(tf.constant([np.e - 1.0, 0.0])).numpy(), [1.0, 0.0], atol=1e-6)
+    assert symlog(tf.constant(-5.0)).numpy() == pytest.approx(-np.log(6.0))
+
+
+def test_twohot_round_trip_on_two_neighbouring_bins():
+    bins = tf.linspace(-20.0, 20.0, 255)
+    x = tf.constant([-19.9, -3.3, 0.0, 0.07, 7.77, 20.0])
+    w = twohot_encode(x, bins).numpy()
+    assert w.shape == (6, 255)
+    np.testing.assert_allclose(w.sum(-1), 1.0, atol=1e-6)
+    for row in w:
+        nz = np.flatnonzero(row > 0)
+        assert len(nz) <= 2 and (len(nz) == 1 or nz[1] == nz[0] + 1)
+    np.testing.assert_allclose(twohot_decode(w, bins).numpy(), x.numpy(), atol=1e-5)
+    # outside the range: clipped to the end bins
+    out = twohot_encode(tf.constant([-100.0, 100.0]), bins).numpy()
+    assert out[0, 0] == pytest.approx(1.0) and out[1, -1] == pytest.approx(1.0)
+    # exact split between neighbours
+    w = twohot_encode(tf.constant(0.25), tf.constant([0.0, 1.0, 2.0])).numpy()
+    np.testing.assert_allclose(w, [0.75, 0.25, 0.0], atol=1e-6)
+
+
+def test_lambda_returns_hand_computed_three_steps():
+    r, v, c = [1.0, 2.0, 3.0], [0.5, 1.0, 1.5], [1.0, 1.0, 0.0]
+    boot, g, lam = 4.0, 0.9, 0.8
+    # R_t = r_t + γ c_t ((1 − λ) v_{t+1} + λ R_{t+1}), R_3 = bootstrap
+    r2 = 3.0 + 0.9 * 0.0 * (0.2 * 4.0 + 0.8 * 4.0)  # terminal: 3
+    r1 = 2.0 + 0.9 * 1.0 * (0.2 * 1.5 + 0.8 * r2)  # 2 + 0.9·(0.3 + 2.4) = 4.43
+    r0 = 1.0 + 0.9 * 1.0 * (0.2 * 1.0 + 0.8 * r1)
+    out = lambda_returns(tf.constant(r), tf.constant(v), tf.constant(c), tf.constant(boot), g, lam)
+    np.testing.assert_allclose(out.numpy(), [r0, r1, r2], rtol=1e-6)
+    # time-major with a batch axis, compiled with XLA
+    f = tf.function(lambda *a: lambda_returns(*a, g, lam), jit_compile=True)
+    batched = f(*(tf.constant(np.array([a, a], np.float32).T) for a in (r, v, c)), tf.constant([boot, boot]))
+    np.testing.assert_allclose(batched.numpy()[:, 1], [r0, r1, r2], rtol=1e-6)
+
+
+def test_percentile_normalizer_ema_and_scale_floor():
+    norm = PercentileNormalizer()
+    assert norm.scale().numpy() == pytest.approx(1.0)  # EMAs start at 0 → S = max(1, 0)
+    returns = tf.linspace(0.0, 100.0, 101)  # P5 = 5, P95 = 95 (linear interpolation)
+    low, scale = tf.function(norm.update, jit_compile=True)(returns)
+    assert norm.low_ema.numpy() == pytest.approx(0.01 * 5.0, rel=1e-4)
+    assert norm.high_ema.numpy() == pytest.approx(0.01 * 95.0, rel=1e-4)
+    assert low.numpy() == pytest.approx(0.05, rel=1e-4)
+    assert scale.numpy() == pytest.approx(1.0)  # 0.9 < 1 → floored at 1
+    for _ in range(400):
+        norm.update(returns)
+    assert norm.low_ema.numpy() == pytest.approx(5.0, rel=0.05)
+    assert norm.high_ema.numpy() == pytest.approx(95.0, rel=0.05)
+    assert norm.scale().numpy() == pytest.approx(90.0, rel=0.05)
+    prev = norm.high_ema.numpy()
+    norm.update(tf.fill([50], 1000.0))  # one step moves 1% of the way
+    assert norm.high_ema.numpy() == pytest.approx(0.99 * prev + 0.01 * 1000.0, rel=1e-4)
+    small = PercentileNormalizer()
+    for _ in range(50):
+        small.update(tf.linspace(0.0, 0.1, 11))
+    assert small.scale().numpy() >= 1.0
+
+
+def test_unimix_floor_and_categorical_builder():
+    logits = tf.constant([[50.0, -50.0, -50.0, -50.0], [0.0, 0.0, 0.0, 0.0]])
+    probs = tf.exp(unimix_logits(logits, 0.01)).numpy()
+    assert (probs >= 0.01 / 4 - 1e-7).all()
+    np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-6)
+    dist = onehot_categorical(logits, unimix=0.01)
+    assert (dist.probs_parameter().numpy() >= 0.01 / 4 - 1e-7).all()
+
+
+def test_straight_through_sample_gradient_and_one_hot_value():
+    logits = tf.Variable(tf.random.normal((6, 5), seed=1))
+    weights = tf.random.normal((6, 5), seed=2)
+    with tf.GradientTape() as tape:
+        dist = onehot_categorical(logits, unimix=0.01)
+        sample = straight_through_sample(dist, seed=3)
+        loss = tf.reduce_sum(sample * weights)
+    s = sample.numpy()
+    assert set(np.unique(s)) <= {0.0, 1.0} and (s.sum(-1) == 1.0).all()
+    grad = tape.gradient(loss, logits)
+    assert grad is not None and np.abs(grad.numpy()).max() > 0
+    # probabilities as input
+    s2 = straight_through_sample(tf.nn.softmax(logits)).numpy()
+    assert (s2.sum(-1) == 1.0).all()
+
+
+def test_twohot_symlog_head_zero_init_and_loss():
+    head = keras.layers.Dense(255, kernel_initializer="zeros", bias_initializer="zeros")
+    dist = TwoHotSymlog(head(tf.random.normal((4, 8))))
+    np.testing.assert_allclose(dist.mean().numpy(), 0.0, atol=1e-6)
+    # log_prob is the twohot cross-entropy: logits peaked on symlog(target) score better
+    target = tf.constant([10.0, -3.0])
+    bins = tf.linspace(-20.0, 20.0, 255)
+    good = TwoHotSymlog(10.0 * twohot_encode(symlog(target), bins))
+    flat = TwoHotSymlog(tf.zeros((2, 255)))
+    assert (good.log_prob(target).numpy() > flat.log_prob(target).numpy()).all()
+    np.testing.assert_allclose(flat.log_prob(target).numpy(), -np.log(255.0), rtol=1e-5)
+    with pytest.raises(ValueError, match="num_bins"):
+        TwoHotSymlog(tf.zeros((2, 10)))
+
+
+def test_small_heads():
+    pred = symlog(tf.constant([[1.0, -2.0]]))
+    assert symlog_mse(pred, tf.constant([[1.0, -2.0]])).numpy() == pytest.approx([0.0], abs=1e-6)
+    normal = normal_dist(tf.zeros((3, 2)), tf.fill((3, 2), -100.0), min_std=0.1)
+    np.testing.assert_allclose(normal.stddev().numpy(), 0.1, rtol=1e-5)
+    assert normal.log_prob(tf.zeros((3, 2))).shape == (3,)
+    assert normal_dist(tf.zeros((3, 2))).stddev().numpy().max() == pytest.approx(1.0)
+    cont = bernoulli_dist(tf.constant([100.0, -100.0]))
+    np.testing.assert_allclose(cont.mean().numpy(), [1.0, 0.0], atol=1e-6)
+
+
+def test_dense_norm_act_and_mlp():
+    layer = DenseNormAct(8)
+    y = layer(tf.random.normal((3, 5)))
+    assert y.shape == (3, 8) and not layer.dense.use_bias
+    assert DenseNormAct.from_config(layer.get_config()).units == 8
+    net = mlp_v3((16, 4))
+    assert net(tf.zeros((2, 3))).shape == (2, 4)
+    with pytest.raises(ConfigError, match="sizes"):
+        mlp_v3((16, 0))
+
+
+def _rssm(classes=8, **kw):
+    return RSSM(action_dim=2, embed_dim=6, deter=16, stoch=4, classes=classes, hidden=16, **kw)
+
+
+def test_kl_free_bits_apply_to_the_summed_kl():
+    rssm = _rssm(classes=4, unimix=0.0)
+    stoch, classes = 4, 4
+    # each variable: KL([0.7, 0.1, 0.1, 0.1] ‖ uniform) ≈ 0.446 < 1; the sum over 4 ≈ 1.78 > 1
+    post_logits = tf.Variable(tf.math.log(tf.tile(tf.constant([[[0.7, 0.1, 0.1, 0.1]]]), [2, stoch, 1])))
+    prior_logits = tf.Variable(tf.zeros((2, stoch, classes)))
+    with tf.GradientTape() as tape:
+        post = {"deter": tf.zeros((2, 16)), "stoch": tf.zeros((2, stoch, classes)), "logits": post_logits}
+        prior = {"deter": tf.zeros((2, 16)), "stoch": tf.zeros((2, stoch, classes)), "logits": prior_logits}
+        loss, kl = rssm.kl_loss(post, prior, free=1.0, dyn_scale=0.5, rep_scale=0.1)
+        total = tf.reduce_mean(loss)
+    per_var = 0.7 * np.log(2.8) + 0.3 * np.log(0.4)
+    assert per_var < 1.0
+    np.testing.assert_allclose(kl.numpy(), stoch * per_var, rtol=1e-5)
+    np.testing.assert_allclose(loss.numpy(), 0.6 * stoch * per_var, rtol=1e-5)
+    assert loss.numpy().min() > 1.0 * 0.6  # unclamped: above the free-bits floor
+    grads = tape.gradient(total, [post_logits, prior_logits])
+    assert all(g is not None and np.abs(g.numpy()).max() > 0 for g in grads)
+    full, _ = rssm.kl_loss(post, prior, free=1.0, dyn_scale=1.0, rep_scale=0.0)
+    assert full.numpy().min() > 1.0
+    # balance (V2) and free nats (V1) also clamp the summed KL
+    bal, _ = rssm.kl_balance(post, prior, alpha=0.8, free=1.0)
+    np.testing.assert_allclose(bal.numpy(), stoch * per_var, rtol=1e-5)
+    nats, _ = rssm.kl_free_nats(post, prior, free=3.0)
+    np.testing.assert_allclose(nats.numpy(), 3.0)
+    # below the floor: constant loss, no gradient
+    with tf.GradientTape() as tape:
+        small = {**post, "logits": 0.01 * post_logits}
+        low, _ = rssm.kl_loss(small, prior)
+    np.testing.assert_allclose(low.numpy(), 0.6)
+    g = tape.gradient(tf.reduce_sum(low), post_logits)
+    assert g is None or np.abs(g.numpy()).max() == 0
+
+
+@pytest.mark.parametrize("classes", [8, 0])
+def test_rssm_reset_at_is_first(classes):
+    rssm = _rssm(classes)
+    batch = 3
+    action, embed = tf.random.normal((batch, 2)), tf.random.normal((batch, 6))
+    fresh, _ = rssm.obs_step(rssm.initial(batch), tf.zeros((batch, 2)), embed, tf.zeros(batch), sample=False)
+    # some arbitrary carried state
+    carried, _ = rssm.obs_step(rssm.initial(batch), action, tf.random.normal((batch, 6)), tf.zeros(batch))
+    carried, _ = rssm.obs_step(carried, action, tf.random.normal((batch, 6)), tf.zeros(batch))
+    first = tf.constant([1.0, 0.0, 1.0])
+    post, prior = rssm.obs_step(carried, action, embed, first, sample=False)
+    for key in fresh:
+        np.testing.assert_allclose(post[key].numpy()[[0, 2]], fresh[key].numpy()[[0, 2]], atol=1e-6)
+    assert np.abs(post["deter"].numpy()[1] - fresh["deter"].numpy()[1]).max() > 1e-4
+    assert set(post) == set(prior) == set(rssm.initial(1))
+
+
+def test_rssm_observe_compiles_with_xla_and_carries_state():
+    rssm = _rssm()
+
+    @tf.function(jit_compile=True)
+    def step(embeds, actions, is_first, state):
+        with tf.GradientTape() as tape:
+            posts, priors, last = rssm.observe(embeds, actions, is_first, state)
+            loss = tf.reduce_mean(rssm.kl_loss(posts, priors)[0])
+        return posts, priors, last, loss, tape.gradient(loss, rssm.trainable_variables)
+
+    b, t = 2, 5
+    embeds, actions = tf.random.normal((b, t, 6)), tf.random.normal((b, t, 2))
+    is_first = tf.constant([[1.0, 0, 0, 1, 0], [1.0, 0, 0, 0, 0]])
+    posts, priors, last, loss, grads = step(embeds, actions, is_first, rssm.initial(b))
+    assert posts["deter"].shape == (b, t, 16) and posts["stoch"].shape == (b, t, 4, 8)
+    assert priors["logits"].shape == (b, t, 4, 8)
+    np.testing.assert_allclose(last["deter"].numpy(), posts["deter"].numpy()[:, -1])
+    assert np.isfinite(loss.numpy())
+    assert sum(g is not None and float(tf.reduce_sum(tf.abs(g))) > 0 for g in grads) > len(grads) // 2
+    # the last state carries into the next batch (same compiled function, no re-trace)
+    posts2, _, _, _, _ = step(embeds, actions, tf.zeros((b, t)), last)
+    assert step.experimental_get_tracing_count() == 1
+    assert rssm.get_feat(posts2).shape == (b, t, rssm.feat_size)
+
+
+def test_rssm_imagine_shapes_and_actor_gradient():
+    rssm = _rssm()
+    start = rssm.initial(3)
+    actor = keras.layers.Dense(2)
+    actor.build((None, rssm.feat_size))
+    with tf.GradientTape() as tape:
+        states, acts = rssm.imagine(lambda feat: tf.tanh(actor(feat)), start, 4)
+        out = tf.reduce_sum(rssm.get_feat(states)[-1])
+    assert states["deter"].shape == (5, 3, 16) and states["stoch"].shape == (5, 3, 4, 8) and acts.shape == (4, 3, 2)
+    np.testing.assert_allclose(states["deter"].numpy()[0], start["deter"].numpy())
+    grad = tape.gradient(out, actor.kernel)
+    assert grad is not None and np.abs(grad.numpy()).max() > 0  # back-prop through the dynamics
+
+
+def test_rssm_invalid_latent_names_fields():
+    for stoch, classes in ((0, 32), (32, 1), (32, -2)):
+        with pytest.raises(ConfigError, match=r"stoch=.*rssm_stoch_size.*classes=.*rssm_classes"):
+            RSSM(action_dim=2, embed_dim=4, stoch=stoch, classes=classes)
+
+
+def test_v3_encoder_decoder_shapes_and_size_errors():
+    enc = ResidualEncoderV3(depth=4)
+    x = tf.random.uniform((2, 64, 64, 3)) - 0.5
+    feat = enc(x)
+    assert feat.shape == (2, 4 * 4 * 4 * 2**3)  # 4 stages: 64 → 4, depth 4 → 32
+    dec = ResidualDecoderV3((64, 64, 3), depth=4)
+    assert dec(feat).shape == x.shape
+    assert dec(tf.zeros((2, 3, feat.shape[-1]))).shape == (2, 3, 64, 64, 3)
+    with pytest.raises(ConfigError, match="too small"):
+        ResidualEncoderV3(depth=4)(tf.zeros((1, 4, 4, 3)))
+    with pytest.raises(ConfigError, match="power of two"):
+        ResidualEncoderV3(depth=4)(tf.zeros((1, 48, 48, 3)))
+    with pytest.raises(ConfigError, match="too small"):
+        ResidualDecoderV3((2, 2, 3))
+
+
+def test_v2_encoder_decoder_shapes():
+    enc = ConvEncoderV2(depth=4)
+    feat = enc(tf.zeros((2, 3, 64, 64, 3)))
+    assert feat.shape == (2, 3, 2 * 2 * 32)
+    assert ConvDecoderV2((64, 64, 3), depth=4)(feat).shape == (2, 3, 64, 64, 3)
+    with pytest.raises(ConfigError, match="smaller than the minimum"):
+        ConvEncoderV2(depth=4)(tf.zeros((1, 32, 32, 3)))
