@@ -147,3 +147,16 @@ def test_image_smaller_than_cnn_is_an_error():
     env = srl_tf.EnvConfig(lambda: ImageIdentityEnv(), image_resize=(20, 20))
     with pytest.raises(ConfigError, match="image_resize"):
         srl_tf.Runner(env, cfg).train(max_steps=10)
+
+
+@pytest.mark.parametrize("dueling", [False, True])
+def test_dqn_numpy_acting_matches_the_compiled_policy(dueling):
+    cfg = tiny_dqn(enable_dueling_network=dueling)
+    cfg.hidden_block.set_mlp((32, 32), activation="tanh")
+    runner = srl_tf.Runner("CartPole-v1", cfg)
+    runner.train(max_steps=300, progress=False)  # weights have moved since the first snapshot
+    agent = runner.agent
+    obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    forward, snapshot = agent._numpy_q
+    np.testing.assert_allclose(forward(obs, snapshot()), agent.q(obs).numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(agent.act(obs, explore=False), agent._greedy(obs).numpy())

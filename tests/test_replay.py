@@ -173,6 +173,7 @@ def test_ring_wrap_around_stays_consistent():
     streams = Streams([[5, 3, 7, 1, 4, 11]])
     added = fill(rb, streams, 1037)
     assert 0 < len(rb) <= 50
+    assert len(rb) == int(rb.valid.sum())  # the O(1) counter agrees with the slots
     batch = rb.sample(3000, np.random.default_rng(3))
     assert_consistent(batch, streams)
     recent = {tuple(s[0][0].astype(int)) for s in added[-50:]}
@@ -259,6 +260,7 @@ def test_env_streams_stay_separate_when_wrapping():
     rb = make_buffer(capacity=30, num_envs=2, n_step=2)
     streams = Streams([[4, 2], [6, 1, 3]])
     fill(rb, streams, 400)
+    assert len(rb) == int(rb.valid.sum())
     assert_consistent(rb.sample(2000, np.random.default_rng(7)), streams, n_step=2)
 
 

@@ -36,6 +36,12 @@ class Config(RLConfig):
     """Entropy bonus weight (0 is the textbook algorithm)."""
     optimizer: str = "adam"
     """'adam', 'sgd' (the textbook's plain gradient steps) or 'rmsprop', for actor and critic."""
+    max_grad_norm: float = 0.0
+    """Global-norm clipping of each update's gradient (<= 0 disables it, the default: the textbook
+    algorithm does not clip). Each update is a single transition, so clipping is not a gentle
+    safeguard here: it caps the rare large |δ| (a termination the critic did not foresee) while the
+    many small δ of the other steps pass unchanged, which biases V(s) up towards 1/(1 − γ), turns δ
+    at termination hugely negative, and the policy collapses."""
 
     name = "ActorCritic"
 

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from srl_tf.algorithms.base import OffPolicyAgent, polyak_update, require_discrete
 from srl_tf.config import BlockConfig, RLConfig, Schedule, block, config_dataclass, schedule
-from srl_tf.nn.blocks import torso
+from srl_tf.nn.blocks import numpy_mlp, torso
 
 
 @config_dataclass
@@ -51,6 +51,9 @@ class Config(RLConfig):
     """Env steps between training calls."""
     gradient_steps: int = 1
     """Gradient steps per training call (run inside one compiled function)."""
+    numpy_policy: bool = True
+    """Act through a numpy copy of the Q network when it is a plain vector MLP (several times
+    cheaper per env step than a tf.function call; same greedy actions)."""
 
     name = "DQN"
     supports_continuous = False  # through action_division_num only
@@ -90,6 +93,27 @@ class QNetwork(keras.Model):
         else:
             self.q = keras.layers.Dense(spec.n_actions, name="q")
 
+    def numpy_forward(self):
+        """(forward, snapshot) computing Q in numpy, or None (images, layer norm)."""
+        layers = [l for l in self.torso.layers if not isinstance(l, keras.layers.InputLayer)]
+        heads = [self.value, self.advantage] if self.dueling else [self.q]
+        mlp = numpy_mlp(layers)
+        if mlp is None:
+            return None
+        torso_fwd, torso_snap = mlp
+
+        def snapshot():
+            return torso_snap(), [[w.numpy() for w in h.weights] for h in heads]
+
+        def forward(x, weights):
+            h = torso_fwd(x, weights[0])
+            outs = [h @ w[0] + w[1] for w in weights[1]]
+            if self.dueling:
+                return outs[0] + outs[1] - outs[1].mean(axis=-1, keepdims=True)
+            return outs[0]
+
+        return forward, snapshot
+
     def call(self, obs):
         h = self.torso(obs)
         if self.dueling:
@@ -112,6 +136,9 @@ class Agent(OffPolicyAgent):
         self.optimizer.build(self.q.trainable_variables)
         self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="dqn_train_step")
         self._greedy = self.compile(self._greedy_fn, "policy", [self.obs_signature()])
+        # Acting through a small vector MLP is cheaper in numpy than through a tf.function call.
+        self._numpy_q = self.q.numpy_forward() if config.numpy_policy else None
+        self._numpy_weights = None
         k, b = config.gradient_steps, config.batch_size
         sig = [
             self.obs_signature((k, b)),
@@ -127,6 +154,13 @@ class Agent(OffPolicyAgent):
 
     def after_load(self):
         self.q_target.set_weights(self.q.get_weights())
+        self._numpy_weights = None
+
+    def update(self):
+        n, metrics = super().update()
+        if n:
+            self._numpy_weights = None  # the acting copy is refreshed on the next act()
+        return n, metrics
 
     # ---- acting ----------------------------------------------------------------------------
     def _greedy_fn(self, obs):
@@ -140,7 +174,13 @@ class Agent(OffPolicyAgent):
         random = self.rng.random(n) < eps
         if random.all():
             return self.rng.integers(0, self.spec.n_actions, size=n, dtype=np.int32)
-        greedy = self._greedy(obs).numpy()
+        if self._numpy_q is not None:
+            forward, snapshot = self._numpy_q
+            if self._numpy_weights is None:
+                self._numpy_weights = snapshot()
+            greedy = forward(obs, self._numpy_weights).argmax(axis=-1).astype(np.int32)
+        else:
+            greedy = self._greedy(obs).numpy()
         if random.any():
             greedy = np.where(random, self.rng.integers(0, self.spec.n_actions, size=n), greedy).astype(np.int32)
         return greedy

@@ -55,6 +55,7 @@ class ReplayBuffer:
         self.terminated = np.zeros(shape, bool)
         self.episode_end = np.zeros(shape, bool)  # terminated or truncated
         self.valid = np.zeros(shape, bool)  # slot starts a stored transition
+        self._count = 0  # number of valid slots, kept in step with `valid` (len() is O(1))
         self.head = np.full(num_envs, self.slots - 1, np.int64)  # slot of the latest observation
         self.pending = np.zeros(num_envs, bool)  # head slot holds the obs the env will act on next
         self.writes = np.zeros(num_envs, np.int64)  # slots written per stream
@@ -64,7 +65,7 @@ class ReplayBuffer:
 
     def __len__(self) -> int:
         """Stored transitions."""
-        return int(self.valid.sum())
+        return self._count
 
     @property
     def nbytes(self) -> int:
@@ -73,7 +74,9 @@ class ReplayBuffer:
     def _advance(self, mask: np.ndarray) -> None:
         self.head[mask] = (self.head[mask] + 1) % self.slots
         self.writes[mask] += 1
-        self.valid[self._env_idx[mask], self.head[mask]] = False
+        slots = (self._env_idx[mask], self.head[mask])
+        self._count -= int(np.count_nonzero(self.valid[slots]))  # an old transition is overwritten
+        self.valid[slots] = False
 
     def add(self, obs, action, reward, next_obs, terminated, truncated) -> None:
         """Stores one step of every env stream (arrays with a leading ``num_envs`` axis)."""
@@ -88,7 +91,8 @@ class ReplayBuffer:
         self.terminated[e, h] = terminated
         ended = np.asarray(terminated) | np.asarray(truncated)
         self.episode_end[e, h] = ended
-        self.valid[e, h] = True
+        self.valid[e, h] = True  # head slots were pending (invalid) until now
+        self._count += self.num_envs
         self._advance(np.ones(self.num_envs, bool))
         self.obs[e, self.head] = next_obs
         # After an episode end the stored next obs is a final observation: the next add() writes the

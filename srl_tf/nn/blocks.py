@@ -152,3 +152,52 @@ class RunningNormalization(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "shape": self.stat_shape, "clip": self.clip, "center": self.center,
                 "epsilon": self.epsilon}
+
+
+_NUMPY_ACTIVATIONS = {
+    "relu": lambda x: np.maximum(x, 0.0),
+    "tanh": np.tanh,
+    "linear": lambda x: x,
+    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
+    "silu": lambda x: x / (1.0 + np.exp(-x)),
+}
+
+
+def numpy_mlp(layers: list):
+    """A numpy forward pass of Dense / Activation layers, or None when a layer has no numpy form.
+
+    Acting on one observation through a small MLP takes ~15 µs in numpy against ~150 µs for a
+    ``tf.function`` call, which dominates the per-env-step cost of off-policy agents on small
+    envs. Returns ``(forward(x, weights), snapshot())``: ``snapshot`` reads the current weights
+    (call it after every training step), ``forward`` uses such a snapshot.
+    """
+    plan = []
+    for layer in layers:
+        if isinstance(layer, keras.layers.Dense):
+            act = layer.get_config()["activation"]
+            if act not in _NUMPY_ACTIVATIONS:
+                return None
+            plan.append(("dense", layer, _NUMPY_ACTIVATIONS[act]))
+        elif isinstance(layer, keras.layers.Activation):
+            name = layer.get_config()["activation"]
+            if name not in _NUMPY_ACTIVATIONS:
+                return None
+            plan.append(("act", None, _NUMPY_ACTIVATIONS[name]))
+        else:
+            return None
+
+    def snapshot():
+        return [[w.numpy() for w in layer.weights] if layer is not None else None for _, layer, _ in plan]
+
+    def forward(x, weights):
+        h = np.asarray(x, np.float32)
+        for (kind, _, fn), w in zip(plan, weights):
+            if kind == "dense":
+                h = h @ w[0]
+                if len(w) > 1:
+                    h = h + w[1]
+            h = fn(h)
+        return h
+
+    return forward, snapshot
