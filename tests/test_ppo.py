@@ -148,7 +148,9 @@ def test_runs_without_retrace(name, make_cfg, env, tmp_path):
     runner.train(max_steps=300, progress=False)
     agent = runner.agent
     assert runner.step >= 600 and agent.train_count == 4 * 2 * 4  # 4 rollouts × 2 epochs × 4 minibatches
-    assert set(agent.trace_counts) == {"policy", "value", "evaluate", "train"}
+    # the compiled policy step is traced only where acting cannot go through the numpy copy
+    expected = {"value", "evaluate", "train"} | ({"policy"} if agent._numpy_policy is None else set())
+    assert set(agent.trace_counts) == expected
     assert all(n == 1 for n in agent.trace_counts.values()), agent.trace_counts
     row = runner.get_history().runs[0][1][-1]
     assert np.isfinite(row["policy_loss"]) and np.isfinite(row["approx_kl"])
@@ -240,3 +242,22 @@ def test_rl2_bandits_smoke():
     assert all(n == 1 for n in runner.agent.trace_counts.values())
     returns = runner.evaluate(max_episodes=4)
     assert all(0 <= r <= 10 for r in returns)
+
+
+@pytest.mark.parametrize("env_id,obs_norm", [("CartPole-v1", False), ("Pendulum-v1", True)])
+def test_numpy_acting_matches_the_compiled_policy(env_id, obs_norm):
+    cfg = ppo.Config(seed=0, batch_size=32, enable_obs_normalization=obs_norm)
+    cfg.memory.capacity = 128
+    cfg.policy_block.set_mlp((16,))
+    cfg.value_block.set_mlp((16,))
+    runner = srl_tf.Runner(env_id, cfg)
+    runner.train(max_steps=300, progress=False)  # two updates: weights and statistics have moved
+    agent = runner.agent
+    assert agent._numpy_policy is not None
+    obs = np.random.default_rng(1).normal(size=(32,) + agent.spec.obs_shape).astype(np.float32)
+    params_fn, snapshot = agent._numpy_policy
+    expected = agent.net.policy_params(agent.net.encode(obs)).numpy()
+    np.testing.assert_allclose(params_fn(obs, snapshot()), expected, rtol=1e-4, atol=1e-5)
+    _, mode = agent._policy_step(obs)
+    if agent.spec.discrete:
+        np.testing.assert_array_equal(agent.act(obs, explore=False), mode.numpy())

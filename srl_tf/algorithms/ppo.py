@@ -29,7 +29,7 @@ from srl_tf.distributions import PolicyHead, to_env_action
 from srl_tf.errors import ConfigError
 from srl_tf.functions import gae
 from srl_tf.memory.rollout import RolloutBuffer
-from srl_tf.nn.blocks import RunningNormalization, mlp_layers, torso
+from srl_tf.nn.blocks import RunningNormalization, mlp_layers, numpy_mlp, torso
 
 # --------------------------------------------------------------------------------------------
 # Config
@@ -105,6 +105,9 @@ class Config(RLConfig):
     """Initial log standard deviation of the Gaussian policy (continuous actions)."""
     max_grad_norm: float = 0.5
     """Global-norm gradient clipping (<= 0 disables it)."""
+    numpy_policy: bool = True
+    """Act through a numpy copy of the policy when it is a plain vector MLP (non-recurrent): a
+    ~15 µs forward pass instead of a ~150 µs tf.function call per env step."""
     enable_recurrent: bool = False
     """GRU policy and value (see :meth:`set_recurrent`)."""
     gru_units: int = 64
@@ -310,6 +313,8 @@ class Agent(base.Agent):
         else:
             act_sig = [self.obs_signature()]
         self._policy_step = self.compile(self._policy_fn, "policy", act_sig)
+        self._numpy_policy = self._build_numpy_policy()
+        self._numpy_weights = None
         self._value_step = self.compile(self._value_fn, "value", [self.obs_signature(), state_sig])
         lead = (None, config.sequence_length) if self.recurrent else (None,)
         data_sig = {"obs": self.obs_signature(lead), "action": tf.TensorSpec(lead + spec.action_shape, tf.as_dtype(action_dtype))}
@@ -335,10 +340,14 @@ class Agent(base.Agent):
             first = np.zeros(len(obs), np.float32) if is_first is None else np.asarray(is_first, np.float32)
             sample, mode, h = self._policy_step(obs, state.h, first)
             received, state.h = state.h, h.numpy()
+        elif self._numpy_policy is not None:
+            raw = self._numpy_act(obs, explore)
+            received, first = None, None
         else:
             sample, mode = self._policy_step(obs)
             received, first = None, None
-        raw = (sample if explore else mode).numpy()
+        if self.recurrent or self._numpy_policy is None:
+            raw = (sample if explore else mode).numpy()
         if explore:
             self._last = (raw, received, first)
             if self.recurrent:
@@ -346,6 +355,49 @@ class Agent(base.Agent):
         if self.spec.discrete:
             return raw
         return to_env_action(raw, self.spec.action_low, self.spec.action_high)
+
+    def _build_numpy_policy(self):
+        """(forward, snapshot) of obs → policy parameters in numpy, or None where the network has
+        parts without a numpy form (images, GRU, layer norm)."""
+        net = self.net
+        if self.recurrent or self.spec.is_image or not self.config.numpy_policy:
+            return None
+        torso_layers = [] if net.torso is None else [l for l in net.torso.layers if not isinstance(l, keras.layers.InputLayer)]
+        mlp = numpy_mlp(torso_layers + list(net.policy_layers) + [net.head.out])
+        if mlp is None:
+            return None
+        forward, snapshot = mlp
+        norm = net.obs_norm
+
+        def snap():
+            stats = None if norm is None else (norm.mean.numpy(), np.sqrt(norm.var.numpy() + norm.epsilon), norm.clip)
+            log_std = None if self.spec.discrete else np.clip(net.head.log_std.numpy(), -5.0, 2.0)
+            return snapshot(), stats, log_std
+
+        def params(obs, weights):
+            x = np.asarray(obs, np.float32)
+            if weights[1] is not None:
+                mean, std, clip = weights[1]
+                x = np.clip((x - mean) / std, -clip, clip)
+            return forward(x, weights[0])
+
+        return params, snap
+
+    def _numpy_act(self, obs, explore: bool) -> np.ndarray:
+        params_fn, snapshot = self._numpy_policy
+        if self._numpy_weights is None:
+            self._numpy_weights = snapshot()
+        params = params_fn(obs, self._numpy_weights)
+        if self.spec.discrete:
+            if explore:  # Gumbel-max: argmax(logits + Gumbel noise) samples the categorical
+                params = params - np.log(-np.log(self.rng.uniform(1e-12, 1.0, params.shape)))
+            return params.argmax(axis=-1).astype(np.int32)
+        if explore:
+            return (params + np.exp(self._numpy_weights[2]) * self.rng.standard_normal(params.shape)).astype(np.float32)
+        return params.astype(np.float32)
+
+    def after_load(self):
+        self._numpy_weights = None
 
     def _policy_fn(self, obs, *recurrent):
         if self.recurrent:
@@ -408,6 +460,7 @@ class Agent(base.Agent):
         if net.obs_norm is not None and not first_fit:
             net.obs_norm.update(rb.obs)  # statistics move between rollouts, never within one
         rb.reset()
+        self._numpy_weights = None  # weights and statistics changed: refresh the acting copy
         return len(perm), metrics
 
     def _data(self) -> dict:
