@@ -95,9 +95,8 @@ class QNetwork(keras.Model):
 
     def numpy_forward(self):
         """(forward, snapshot) computing Q in numpy, or None (images, layer norm)."""
-        layers = [l for l in self.torso.layers if not isinstance(l, keras.layers.InputLayer)]
         heads = [self.value, self.advantage] if self.dueling else [self.q]
-        mlp = numpy_mlp(layers)
+        mlp = numpy_mlp(self.torso.layers)
         if mlp is None:
             return None
         torso_fwd, torso_snap = mlp

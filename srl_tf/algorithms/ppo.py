@@ -362,7 +362,7 @@ class Agent(base.Agent):
         net = self.net
         if self.recurrent or self.spec.is_image or not self.config.numpy_policy:
             return None
-        torso_layers = [] if net.torso is None else [l for l in net.torso.layers if not isinstance(l, keras.layers.InputLayer)]
+        torso_layers = [] if net.torso is None else net.torso.layers
         mlp = numpy_mlp(torso_layers + list(net.policy_layers) + [net.head.out])
         if mlp is None:
             return None

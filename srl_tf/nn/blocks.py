@@ -165,7 +165,8 @@ _NUMPY_ACTIVATIONS = {
 
 
 def numpy_mlp(layers: list):
-    """A numpy forward pass of Dense / Activation layers, or None when a layer has no numpy form.
+    """A numpy forward pass of Dense / Activation layers (input layers are skipped), or None when a
+    layer has no numpy form.
 
     Acting on one observation through a small MLP takes ~15 µs in numpy against ~150 µs for a
     ``tf.function`` call, which dominates the per-env-step cost of off-policy agents on small
@@ -174,6 +175,8 @@ def numpy_mlp(layers: list):
     """
     plan = []
     for layer in layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
         if isinstance(layer, keras.layers.Dense):
             act = layer.get_config()["activation"]
             if act not in _NUMPY_ACTIVATIONS:
