@@ -102,13 +102,16 @@ def test_two_runs_with_one_seed_match():
         np.testing.assert_array_equal(a, b)
 
 
-def test_no_retrace_after_many_train_calls():
-    cfg = tiny_dqn(gradient_steps=4, train_interval=4)
+@pytest.mark.parametrize("numpy_policy", [True, False])
+def test_no_retrace_after_many_train_calls(numpy_policy):
+    cfg = tiny_dqn(gradient_steps=4, train_interval=4, numpy_policy=numpy_policy)
     runner = srl_tf.Runner("CartPole-v1", cfg)
     runner.train(max_steps=300, progress=False)
     first = dict(runner.agent.trace_counts)
     runner.train(max_steps=300, progress=False)
-    assert runner.agent.trace_counts == first == {"policy": 1, "train": 1}
+    runner.evaluate(max_episodes=3)  # another batch size
+    expected = {"train": 1} if numpy_policy else {"policy": 1, "train": 1}
+    assert runner.agent.trace_counts == first == expected
 
 
 # ---- bad input -------------------------------------------------------------------------------
