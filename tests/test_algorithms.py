@@ -163,3 +163,16 @@ def test_dqn_numpy_acting_matches_the_compiled_policy(dueling):
     forward, snapshot = agent._numpy_q
     np.testing.assert_allclose(forward(obs, snapshot()), agent.q(obs).numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_array_equal(agent.act(obs, explore=False), agent._greedy(obs).numpy())
+
+
+def test_dqn_evaluation_does_not_change_the_training_run():
+    def run(evaluate_between: bool):
+        runner = srl_tf.Runner("CartPole-v1", tiny_dqn())
+        runner.train(max_steps=300, progress=False)
+        if evaluate_between:
+            runner.evaluate(max_episodes=2)
+        runner.train(max_steps=300, progress=False)
+        return runner.agent.q.get_weights()
+
+    for a, b in zip(run(True), run(False)):
+        np.testing.assert_array_equal(a, b)

@@ -170,7 +170,9 @@ class Agent(OffPolicyAgent):
         eps = self.config.epsilon.value(self.env_steps) if explore else self.config.test_epsilon
         if explore and self.warming_up:
             eps = 1.0
-        random = self.rng.random(n) < eps
+        # Draw from the agent's generator only when exploring, so that evaluations in between
+        # leave the training run's random stream untouched.
+        random = self.rng.random(n) < eps if eps > 0 else np.zeros(n, bool)
         if random.all():
             return self.rng.integers(0, self.spec.n_actions, size=n, dtype=np.int32)
         if self._numpy_q is not None:
