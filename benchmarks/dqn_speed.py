@@ -9,12 +9,14 @@ copied before every training burst. Wall time includes compilation / start-up; e
 whole-run figures. Both frameworks use the machine's default thread settings.
 """
 
-import argparse
 import os
 import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from side_by_side import compare  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 
@@ -51,31 +53,5 @@ def run_sb3(steps: int, seed: int):
     return wall, model._n_updates, float(mean)
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--steps", type=int, default=30_000)
-    p.add_argument("--repeats", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
-    results = {"srl_tf": [], "sb3": []}
-    for r in range(args.repeats):
-        order = [("srl_tf", run_srl_tf), ("sb3", run_sb3)]
-        if r % 2:
-            order.reverse()
-        for name, fn in order:
-            wall, grads, ret = fn(args.steps, args.seed)
-            results[name].append((wall, grads, ret))
-            print(f"{name}: {args.steps / wall:.0f} env steps/s, {grads / wall:.0f} gradient steps/s, "
-                  f"wall {wall:.1f}s, eval {ret:.1f}", flush=True)
-    print("\n| framework | env steps/s | gradient steps/s | eval return (10 ep) |")
-    print("|---|---|---|---|")
-    for name, rows in results.items():
-        sps = np.mean([args.steps / w for w, _, _ in rows])
-        gps = np.mean([g / w for w, g, _ in rows])
-        print(f"| {name} | {sps:.0f} | {gps:.0f} | {', '.join(f'{r:.0f}' for _, _, r in rows)} |")
-    ratio = np.mean([args.steps / w for w, _, _ in results["srl_tf"]]) / np.mean([args.steps / w for w, _, _ in results["sb3"]])
-    print(f"\nsrl_tf / SB3 env steps/s: {ratio:.2f}x")
-
-
 if __name__ == "__main__":
-    main()
+    compare(run_srl_tf, run_sb3, default_steps=30_000)
