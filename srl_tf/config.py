@@ -300,6 +300,22 @@ class RLConfig(_Strict):
         return dataclasses.asdict(self)
 
 
+@config_dataclass
+class OffPolicyConfig(RLConfig):
+    """Fields of replay-based algorithms: how often to train and how many gradient steps a call."""
+
+    train_interval: int = 1
+    """Env steps between training calls."""
+    gradient_steps: int = 1
+    """Gradient steps per training call (run inside one compiled function)."""
+
+    def validate(self) -> None:
+        super().validate()
+        self.memory.check(self.batch_size)
+        self._check_int("train_interval", low=1)
+        self._check_int("gradient_steps", low=1)
+
+
 # --------------------------------------------------------------------------------------------
 # EnvConfig
 # --------------------------------------------------------------------------------------------

@@ -25,12 +25,12 @@ import numpy as np
 import tensorflow as tf
 
 from srl_tf.algorithms.base import ContinuousOffPolicyAgent, polyak_update
-from srl_tf.config import BlockConfig, RLConfig, Schedule, block, config_dataclass, schedule
+from srl_tf.config import BlockConfig, OffPolicyConfig, Schedule, block, config_dataclass, schedule
 from srl_tf.nn.blocks import QValueNetwork, torso
 
 
 @config_dataclass
-class Config(RLConfig):
+class Config(OffPolicyConfig):
     """DDPG / TD3 hyperparameters (``set_td3()`` switches on the three TD3 options)."""
 
     batch_size: int = 256
@@ -64,10 +64,6 @@ class Config(RLConfig):
     """TD3: the target-policy noise is clipped to ±this."""
     policy_delay: int = 1
     """TD3: critic updates per actor (and target) update."""
-    train_interval: int = 1
-    """Env steps between training calls."""
-    gradient_steps: int = 1
-    """Gradient steps per training call (run inside one compiled function)."""
     max_grad_norm: float = 0.0
     """Global-norm gradient clipping (<= 0 disables it; DDPG / TD3 do not clip by default)."""
 
@@ -85,7 +81,6 @@ class Config(RLConfig):
 
     def validate(self) -> None:
         super().validate()
-        self.memory.check(self.batch_size)
         self._check_range("tau", 0.0, 1.0, low_open=True)
         self._check_choice("exploration_noise", ("gaussian", "ou"))
         inf = float("inf")
@@ -94,8 +89,6 @@ class Config(RLConfig):
         for name in ("ou_theta", "ou_dt"):
             self._check_range(name, 0.0, inf, low_open=True, high_open=True)
         self._check_int("policy_delay", low=1)
-        self._check_int("train_interval", low=1)
-        self._check_int("gradient_steps", low=1)
 
     def make_agent(self, spec, num_envs: int = 1) -> Agent:
         return Agent(self, spec, num_envs)

@@ -17,12 +17,12 @@ import numpy as np
 import tensorflow as tf
 
 from srl_tf.algorithms.base import OffPolicyAgent, polyak_update, require_discrete
-from srl_tf.config import BlockConfig, RLConfig, Schedule, block, config_dataclass, schedule
+from srl_tf.config import BlockConfig, OffPolicyConfig, Schedule, block, config_dataclass, schedule
 from srl_tf.nn.blocks import numpy_mlp, torso
 
 
 @config_dataclass
-class Config(RLConfig):
+class Config(OffPolicyConfig):
     """DQN hyperparameters."""
 
     lr: Schedule = schedule(1e-3)
@@ -47,10 +47,6 @@ class Config(RLConfig):
     """n of the n-step return."""
     huber_delta: float = 1.0
     """Huber loss threshold."""
-    train_interval: int = 1
-    """Env steps between training calls."""
-    gradient_steps: int = 1
-    """Gradient steps per training call (run inside one compiled function)."""
     numpy_policy: bool = True
     """Act through a numpy copy of the Q network when it is a plain vector MLP (several times
     cheaper per env step than a tf.function call; same greedy actions)."""
@@ -60,12 +56,9 @@ class Config(RLConfig):
 
     def validate(self) -> None:
         super().validate()
-        self.memory.check(self.batch_size)
         self._check_int("target_model_update_interval", low=1)
         self._check_range("target_model_update_tau", 0.0, 1.0, low_open=True)
         self._check_int("multisteps", low=1)
-        self._check_int("train_interval", low=1)
-        self._check_int("gradient_steps", low=1)
         self._check_range("huber_delta", 0.0, float("inf"), low_open=True, high_open=True)
         self._check_range("test_epsilon", 0.0, 1.0)
         for v, label in ((self.epsilon.start, "start"), (self.epsilon.end, "end")):

@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from srl_tf.algorithms.base import ContinuousOffPolicyAgent, polyak_update
-from srl_tf.config import BlockConfig, RLConfig, Schedule, block, config_dataclass, schedule
+from srl_tf.config import BlockConfig, OffPolicyConfig, Schedule, block, config_dataclass, schedule
 from srl_tf.distributions import tanh_normal, tanh_normal_mode, tanh_normal_sample
 from srl_tf.errors import ConfigError
 from srl_tf.nn.blocks import QValueNetwork, torso
@@ -34,7 +34,7 @@ LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # clip of the policy's state-dependent lo
 
 
 @config_dataclass
-class Config(RLConfig):
+class Config(OffPolicyConfig):
     """SAC hyperparameters (defaults: the paper's, as in Stable-Baselines3)."""
 
     batch_size: int = 256
@@ -60,10 +60,6 @@ class Config(RLConfig):
     target_entropy: float | None = None
     """Entropy the temperature tuning aims at; None means −|A| (minus the action dimension).
     Must be <= 0."""
-    train_interval: int = 1
-    """Env steps between training calls."""
-    gradient_steps: int = 1
-    """Gradient steps per training call (run inside one compiled function)."""
     max_grad_norm: float = 0.0
     """Global-norm gradient clipping (<= 0 disables it; SAC does not clip by default)."""
 
@@ -72,11 +68,8 @@ class Config(RLConfig):
 
     def validate(self) -> None:
         super().validate()
-        self.memory.check(self.batch_size)
         self._check_range("tau", 0.0, 1.0, low_open=True)
         self._check_range("initial_alpha", 0.0, float("inf"), low_open=True, high_open=True)
-        self._check_int("train_interval", low=1)
-        self._check_int("gradient_steps", low=1)
         if self.target_entropy is not None:
             ok = isinstance(self.target_entropy, (int, float)) and math.isfinite(self.target_entropy)
             if not ok or self.target_entropy > 0:
