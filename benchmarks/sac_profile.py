@@ -1,0 +1,52 @@
+"""Where a SAC env step's time goes (Pendulum-v1, batch 256, 256x256, 1 gradient step per env step).
+
+    python benchmarks/sac_profile.py [--steps 3000]
+
+Times the compiled update call and the compiled policy call (each including the tf.function
+dispatch from Python) against the wall time of the training loop; the rest is the env, the replay
+buffer and the Runner in Python / numpy.
+"""
+
+import argparse
+import time
+
+import srl_tf
+from srl_tf.algorithms import sac
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--steps", type=int, default=3000)
+    args = p.parse_args()
+    cfg = sac.Config(seed=0, lr_policy=1e-3, lr_q=1e-3, batch_size=256)
+    cfg.policy_hidden_block.set_mlp((256, 256))
+    cfg.q_hidden_block.set_mlp((256, 256))
+    cfg.memory.capacity, cfg.memory.warmup_size = 100_000, 1000
+    runner = srl_tf.Runner("Pendulum-v1", cfg)
+    runner.train(max_steps=1500, progress=False)  # past the warm-up and the compilations
+    agent = runner.agent
+    spent = {"update": 0.0, "policy": 0.0}
+
+    def timed(fn, key):
+        def call(*a):
+            t = time.perf_counter()
+            out = fn(*a)
+            for v in out.values() if isinstance(out, dict) else [out]:
+                v.numpy()  # wait for the result, as the caller would
+            spent[key] += time.perf_counter() - t
+            return out
+
+        return call
+
+    agent._train = timed(agent._train, "update")
+    agent._policy_step = timed(agent._policy_step, "policy")
+    t = time.perf_counter()
+    runner.train(max_steps=args.steps, progress=False)
+    wall = time.perf_counter() - t
+    rest = wall - spent["update"] - spent["policy"]
+    print(f"{wall / args.steps * 1e3:.2f} ms per env step: update call {spent['update'] / args.steps * 1e3:.2f} ms, "
+          f"policy call {spent['policy'] / args.steps * 1e3:.2f} ms, outside both {rest / wall * 100:.0f}% of wall time")
+
+
+if __name__ == "__main__":
+    main()
