@@ -4,6 +4,7 @@ After every env step, with δ = r + γ·V(s') − V(s) (V(s') = 0 on termination
 time-limit truncation) treated as a constant:
   critic: minimise ½·δ²  (semi-gradient on V(s));
   actor:  ascend I·δ·∇log π(a|s), with I = γ^t within the episode (reset to 1 when one begins).
+Gradients are not clipped unless ``max_grad_norm`` is set.
 
 >>> from srl_tf.algorithms import actor_critic
 >>> srl_tf.Runner("CartPole-v1", actor_critic.Config()).train(max_episodes=300)
@@ -25,11 +26,13 @@ class Config(RLConfig):
     update uses the latest step of every env."""
 
     lr: Schedule = schedule(5e-4)
-    """Actor learning rate (Adam)."""
+    """Actor step size (for ``optimizer``). Single-transition updates are noisy and a learned
+    near-deterministic policy can still be knocked over late in training; decaying it helps
+    (CartPole-v1, 300 episodes: ``lr.set_linear(5e-4, 0.0, 100_000)`` with ``lr_value`` 1e-3)."""
     hidden_block: BlockConfig = block(64, 64, activation="tanh")
     """Actor network."""
     lr_value: Schedule = schedule(2e-3)
-    """Critic learning rate (Adam)."""
+    """Critic step size (for ``optimizer``)."""
     value_block: BlockConfig = block(64, 64, activation="tanh")
     """Critic network."""
     entropy_coef: float = 0.0
@@ -37,11 +40,12 @@ class Config(RLConfig):
     optimizer: str = "adam"
     """'adam', 'sgd' (the textbook's plain gradient steps) or 'rmsprop', for actor and critic."""
     max_grad_norm: float = 0.0
-    """Global-norm clipping of each update's gradient (<= 0 disables it, the default: the textbook
-    algorithm does not clip). Each update is a single transition, so clipping is not a gentle
-    safeguard here: it caps the rare large |δ| (a termination the critic did not foresee) while the
-    many small δ of the other steps pass unchanged, which biases V(s) up towards 1/(1 − γ), turns δ
-    at termination hugely negative, and the policy collapses."""
+    """Global-norm clipping of each update's gradient (<= 0 disables it; off by default, as in the
+    textbook algorithm). Each update is one transition, so clipping is not a gentle safeguard here:
+    it cuts the rare large |δ| (a termination the critic did not foresee) while the many small δ of
+    the other steps pass whole, which biases V(s) up towards 1/(1 − γ), makes δ at termination
+    hugely negative, and drives the policy to a deterministic one (on CartPole-v1 with the
+    inherited default of 10, episodes of ~10 steps within ~3000 steps)."""
 
     name = "ActorCritic"
 
