@@ -1,0 +1,288 @@
+"""The Dreamer agent: collects sequences, trains the world model, and trains actor and critic on
+trajectories imagined from every posterior state of the batch. The whole train step (world model,
+imagination, actor, critic, target / EMA updates) is one ``tf.function`` compiled with XLA; acting
+is one compiled call that advances the RSSM state the caller carries.
+
+Data layout (see :mod:`srl_tf.memory.sequence`): step t of a sequence holds o_t, the action that
+led to it (one-hot, or the continuous action in [-1, 1] exactly as the env received it, so real
+data and imagination feed the world model the same quantity), the reward on arrival, ``is_first``
+and ``is_terminal``.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import tensorflow as tf
+
+from srl_tf.algorithms import base
+from srl_tf.algorithms.dreamer_v3.config import Config
+from srl_tf.algorithms.dreamer_v3.model import Actor, ScalarHead, WorldModel
+from srl_tf.distributions import from_env_action, to_env_action
+from srl_tf.functions import PercentileNormalizer, lambda_returns
+from srl_tf.memory.sequence import SequenceMemory
+
+
+def _flatten_time(x: tf.Tensor) -> tf.Tensor:
+    """(B, T, ...) → (B·T, ...)."""
+    return tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0))
+
+
+class Agent(base.Agent):
+    """Dreamer V1 / V2 / V3, chosen by the config's loss types and network options."""
+
+    config: Config
+
+    def __init__(self, config: Config, spec, num_envs: int = 1):
+        super().__init__(config, spec, num_envs)
+        cfg = config
+        if not spec.discrete:
+            base.require_bounded(cfg, spec)
+        self.wm = WorldModel(cfg, spec, name="world_model")
+        self.rssm = self.wm.rssm
+        feat = self.rssm.feat_size
+        self.actor = Actor(cfg, spec, feat, name="actor")
+        self.actor.return_norm = PercentileNormalizer(cfg.return_norm_decay, name="return_norm")
+        twohot = cfg.critic_loss_type == "dreamer_v3"
+        self.critic = ScalarHead(cfg, cfg.critic_layer_sizes, twohot, feat, name="critic")
+        self.critic_slow = ScalarHead(cfg, cfg.critic_layer_sizes, twohot, feat, name="critic_slow")
+        self.critic_slow.set_weights(self.critic.get_weights())
+        self._critic_updates = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+        self.model_opt = self.make_optimizer(cfg.lr_model, cfg.model_epsilon)
+        self.actor_opt = self.make_optimizer(cfg.lr_actor, cfg.actor_critic_epsilon)
+        self.critic_opt = self.make_optimizer(cfg.lr_critic, cfg.actor_critic_epsilon)
+        self.model_opt.build(self.wm.trainable_variables)
+        self.actor_opt.build(self.actor.trainable_variables)
+        self.critic_opt.build(self.critic.trainable_variables)
+
+        self.memory = SequenceMemory(cfg.memory.capacity, spec.obs_shape, spec.obs_dtype, spec.action_dim,
+                                     num_envs, cfg.sequence_sampling)
+        self.stream = cfg.sequence_sampling == "stream"
+        self._carry = {k: tf.Variable(v, trainable=False) for k, v in self.rssm.initial(cfg.batch_size).items()}
+        self._since_train = 0
+
+        bl = (cfg.batch_size, cfg.batch_length)
+        train_sig = [
+            self.obs_signature(bl),
+            tf.TensorSpec(bl + (spec.action_dim,), tf.float32),
+            tf.TensorSpec(bl, tf.float32),
+            tf.TensorSpec(bl, tf.float32),
+            tf.TensorSpec(bl, tf.float32),
+        ]
+        self._train_world_model = self.compile(partial(self._train_fn, False), "train_world_model", train_sig)
+        self._train_all = self.compile(partial(self._train_fn, True), "train", train_sig)
+        state_sig = {k: tf.TensorSpec((None,) + tuple(v.shape[1:]), tf.float32) for k, v in self.rssm.initial(1).items()}
+        policy_sig = [
+            self.obs_signature(),
+            state_sig,
+            tf.TensorSpec((None, spec.action_dim), tf.float32),
+            tf.TensorSpec((None,), tf.float32),
+            tf.TensorSpec((), tf.bool),
+        ]
+        self._policy = self.compile(self._policy_fn, "policy", policy_sig)
+
+    # ---- acting ------------------------------------------------------------------------------
+
+    def initial_state(self, batch_size: int):
+        """The carry of ``batch_size`` env streams: the RSSM state and the previous action."""
+        return {"rssm": {k: v.numpy() for k, v in self.rssm.initial(batch_size).items()},
+                "action": np.zeros((batch_size, self.spec.action_dim), np.float32)}
+
+    def _policy_fn(self, obs, state, prev_action, is_first, explore):
+        embed = self.wm.coder.encode(obs)
+        post, _ = self.rssm.obs_step(state, prev_action, embed, is_first)
+        feat = self.rssm.get_feat(post)
+        action = tf.cond(explore, lambda: self.actor.sample(feat)[0], lambda: self.actor.mode(feat))
+        return action, post
+
+    @property
+    def warming_up(self) -> bool:
+        return self.env_steps < self.config.memory.warmup_size
+
+    def act(self, obs, explore: bool = True, state=None, is_first=None):
+        n = len(obs)
+        if state is None:
+            state = self.initial_state(n)
+            is_first = np.ones(n, bool)
+        first = np.zeros(n, np.float32) if is_first is None else np.asarray(is_first, np.float32)
+        action, post = self._policy(obs, state["rssm"], state["action"], first, tf.constant(bool(explore)))
+        action = action.numpy()
+        if explore and self.warming_up:  # seed data from random actions
+            if self.spec.discrete:
+                action = np.eye(self.spec.n_actions, dtype=np.float32)[self.rng.integers(self.spec.n_actions, size=n)]
+            else:
+                action = self.rng.uniform(-1.0, 1.0, action.shape).astype(np.float32)
+        elif explore and self.config.action_noise > 0 and not self.spec.discrete:
+            action = np.clip(action + self.config.action_noise * self.rng.standard_normal(action.shape), -1.0, 1.0)
+        state["rssm"], state["action"] = post, action.astype(np.float32)
+        if self.spec.discrete:
+            return action.argmax(axis=-1).astype(np.int64)
+        return to_env_action(action, self.spec.action_low, self.spec.action_high)
+
+    # ---- data --------------------------------------------------------------------------------
+
+    def _model_action(self, action: np.ndarray) -> np.ndarray:
+        """Env action → what the world model receives (one-hot or [-1, 1])."""
+        if self.spec.discrete:
+            return np.eye(self.spec.n_actions, dtype=np.float32)[np.asarray(action, np.int64)]
+        return from_env_action(action, self.spec.action_low, self.spec.action_high)
+
+    def observe(self, obs, action, step) -> None:
+        super().observe(obs, action, step)
+        self.memory.add(obs, self._model_action(action), step.reward, step.next_obs, step.terminated, step.truncated)
+        self._since_train += len(action)
+
+    def update(self) -> tuple[int, dict]:
+        cfg = self.config
+        if self.warming_up or not self.memory.can_sample(cfg.batch_length):
+            self._since_train = 0  # the train ratio starts counting when training does
+            return 0, {}
+        if self._since_train < cfg.train_interval:
+            return 0, {}
+        steps, self._since_train = divmod(self._since_train, cfg.train_interval)
+        metrics = {}
+        for _ in range(steps):
+            batch = self.memory.sample(cfg.batch_size, cfg.batch_length, self.rng)
+            fn = self._train_all if self.train_count >= cfg.warmup_world_model else self._train_world_model
+            metrics = fn(*batch)
+            self.train_count += 1
+        return steps, metrics
+
+    # ---- training ----------------------------------------------------------------------------
+
+    def _train_fn(self, with_behavior: bool, obs, action, reward, is_first, is_terminal):
+        cfg, wm, rssm = self.config, self.wm, self.rssm
+        start = {k: tf.convert_to_tensor(v) for k, v in self._carry.items()} if self.stream else None
+        with tf.GradientTape() as tape:
+            embed = wm.coder.encode(obs)
+            posts, priors, last = rssm.observe(embed, action, is_first, start)
+            feat = rssm.get_feat(posts)
+            obs_loss = tf.reduce_mean(wm.coder.nll(feat, obs))
+            reward_loss = -tf.reduce_mean(wm.reward.log_prob(feat, reward))
+            cont_loss = -tf.reduce_mean(wm.cont_dist(feat).log_prob(1.0 - is_terminal))
+            kl_loss, kl = rssm.kl_loss(posts, priors, cfg.free_nats, cfg.kl_dyn_scale, cfg.kl_rep_scale)
+            model_loss = obs_loss + reward_loss + cfg.cont_loss_scale * cont_loss + tf.reduce_mean(kl_loss)
+        grad_norm = self.apply_gradients(tape, model_loss, wm.trainable_variables, self.model_opt, cfg.max_grad_norm)
+        if self.stream:
+            for k, v in self._carry.items():
+                v.assign(tf.stop_gradient(last[k]))
+        metrics = {
+            "model_loss": model_loss, "obs_loss": obs_loss, "reward_loss": reward_loss, "cont_loss": cont_loss,
+            "kl": tf.reduce_mean(kl), "model_grad_norm": grad_norm,
+        }
+        if with_behavior:
+            metrics.update(self._behavior(posts, is_terminal))
+        return metrics
+
+    def _behavior(self, posts, is_terminal) -> dict:
+        """Actor and critic on trajectories imagined from every posterior state of the batch."""
+        cfg, rssm, actor, critic, slow = self.config, self.rssm, self.actor, self.critic, self.critic_slow
+        start = {k: tf.stop_gradient(_flatten_time(v)) for k, v in posts.items()}
+        start_cont = tf.reshape(1.0 - is_terminal, [-1])
+        v3, v2 = cfg.actor_loss_type == "dreamer_v3", cfg.actor_loss_type == "dreamer_v2"
+        value_net = critic if cfg.critic_loss_type == "dreamer_v3" else slow
+        with tf.GradientTape() as tape:
+            states, actions = rssm.imagine(lambda f: actor.sample(tf.stop_gradient(f))[0], start, cfg.horizon)
+            feat = rssm.get_feat(states)  # (H + 1, N, F)
+            reward = self.wm.reward.mean(feat[1:])
+            cont = tf.sigmoid(self.wm.cont(feat[1:])[..., 0])  # P(continue) of s_{t+1}
+            value = value_net.mean(feat)
+            ret = lambda_returns(reward, value[:-1], cont, value[-1], cfg.discount, cfg.return_lambda)  # (H, N)
+            # s_t is reached with probability Π_{k<t} cont_k (and never from a terminal start state)
+            reach = tf.math.cumprod(tf.concat([tf.ones_like(cont[:1]), cont[:-1]], axis=0), axis=0)
+            weight = tf.stop_gradient(start_cont[None] * reach)
+            log_prob, entropy = actor.log_prob_entropy(tf.stop_gradient(feat[:-1]), tf.stop_gradient(actions))
+            if v3:
+                _, scale = actor.return_norm.update(ret)
+                adv = (ret - tf.stop_gradient(value[:-1])) / scale
+                objective = log_prob * tf.stop_gradient(adv) if self.spec.discrete else adv
+            elif v2:
+                rho = cfg.actor_reinforce_mix
+                rho = (1.0 if self.spec.discrete else 0.0) if rho is None else rho
+                baseline = slow.mean(tf.stop_gradient(feat[:-1]))
+                objective = rho * log_prob * tf.stop_gradient(ret - baseline) + (1.0 - rho) * ret
+            else:
+                objective = ret
+            actor_loss = -tf.reduce_mean(weight * (objective + cfg.actor_entropy * entropy))
+        actor_norm = self.apply_gradients(tape, actor_loss, actor.trainable_variables, self.actor_opt,
+                                          cfg.actor_critic_grad_norm)
+
+        critic_feat, target = tf.stop_gradient(feat[:-1]), tf.stop_gradient(ret)
+        with tf.GradientTape() as tape:
+            nll = -critic.log_prob(critic_feat, target)
+            if cfg.critic_loss_type == "dreamer_v3":
+                nll -= cfg.critic_ema_regularizer * critic.log_prob(critic_feat, tf.stop_gradient(slow.mean(critic_feat)))
+            critic_loss = tf.reduce_mean(weight * nll)
+        critic_norm = self.apply_gradients(tape, critic_loss, critic.trainable_variables, self.critic_opt,
+                                           cfg.actor_critic_grad_norm)
+        self._update_slow_critic()
+        return {
+            "actor_loss": actor_loss, "critic_loss": critic_loss, "actor_entropy": tf.reduce_mean(entropy),
+            "imag_return": tf.reduce_mean(ret), "imag_value": tf.reduce_mean(value),
+            "imag_reward": tf.reduce_mean(reward), "return_scale": actor.return_norm.scale(),
+            "actor_grad_norm": actor_norm, "critic_grad_norm": critic_norm,
+        }
+
+    def _update_slow_critic(self) -> None:
+        """EMA copy (V1 target, V3 regulariser) or a hard copy every N steps (V2 target)."""
+        cfg = self.config
+        pairs = zip(self.critic_slow.trainable_variables, self.critic.trainable_variables)
+        if cfg.critic_loss_type == "dreamer_v2":
+            copy = tf.equal(self._critic_updates % cfg.critic_target_update_interval, 0)
+            for t, o in pairs:
+                t.assign(tf.where(copy, o, t))
+        else:
+            base.polyak_update(self.critic_slow.trainable_variables, self.critic.trainable_variables,
+                               1.0 - cfg.critic_ema_decay)
+        self._critic_updates.assign_add(1)
+
+    # ---- inspection --------------------------------------------------------------------------
+
+    def open_loop_prediction(self, obs: np.ndarray, action: np.ndarray, is_first: np.ndarray,
+                             context: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Reconstructions of a stored sequence (batch (1, T)) and an open-loop prediction: the
+        posterior sees the first ``context`` observations, then the prior is rolled forward with the
+        recorded actions alone. Returns (real, reconstruction, prediction) in observation space; the
+        prediction repeats the reconstruction for the context steps."""
+        rssm, coder = self.rssm, self.wm.coder
+        if not 1 <= context < obs.shape[1]:
+            raise ValueError(f"context={context} must be in [1, {obs.shape[1] - 1}] for a sequence of {obs.shape[1]} steps.")
+        embed = coder.encode(obs)
+        posts, _, _ = rssm.observe(embed, action, is_first, sample=False)
+        recon = coder.decode(rssm.get_feat(posts))
+        state = {k: v[:, context - 1] for k, v in posts.items()}
+        preds = []
+        for t in range(context, obs.shape[1]):
+            first = is_first[:, t : t + 1]
+            if np.any(first):  # a new episode begins: the open-loop prediction cannot know its frame
+                state = rssm.initial(1)
+            state = rssm.img_step(state, action[:, t], sample=False)
+            preds.append(coder.decode(rssm.get_feat(state)))
+        pred = tf.concat([recon[:, :context], tf.stack(preds, axis=1)], axis=1)
+        return obs[0], coder.to_observation(recon[0]), coder.to_observation(pred[0])
+
+    def save_prediction_gif(self, path: str, length: int = 50, context: int = 5, fps: int = 10) -> str:
+        """Writes a GIF of real frames | reconstruction | open-loop prediction from ``context``
+        frames, on the newest ``length`` steps of the first env stream in memory."""
+        from srl_tf.render import annotate, save_gif
+
+        if not self.spec.is_image:
+            raise ValueError("save_prediction_gif needs image observations; this env has vector observations.")
+        seq = self.memory.latest(0, length)
+        real, recon, pred = self.open_loop_prediction(seq.obs, seq.action, seq.is_first, context)
+        scale = max(1, 128 // real.shape[1])  # small images are enlarged (nearest) to be seen
+        frames = []
+        for t in range(len(real)):
+            row = np.concatenate([real[t], recon[t], pred[t]], axis=1)
+            if row.shape[-1] == 1:
+                row = np.repeat(row, 3, axis=-1)
+            row = np.repeat(np.repeat(row[..., :3], scale, axis=0), scale, axis=1)
+            label = "real | recon | " + ("context" if t < context else f"open loop +{t - context + 1}")
+            band = annotate(np.zeros((16, row.shape[1], 3), np.uint8), label)
+            frames.append(np.concatenate([band, row], axis=0))
+        return save_gif(path, frames, fps=fps)
+
+    def models(self):
+        return {"world_model": self.wm, "actor": self.actor, "critic": self.critic, "critic_slow": self.critic_slow}

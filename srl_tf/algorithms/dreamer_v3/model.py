@@ -1,0 +1,247 @@
+"""Dreamer networks: observation encoder / decoder, world model, actor and critic.
+
+Each network is a ``keras.Model`` built eagerly in its constructor (the RSSM and the actor run
+inside ``tf.scan`` in the compiled train step, where no variable may be created).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from srl_tf.algorithms.dreamer_v3.config import Config
+from srl_tf.distributions import TwoHotSymlog, bernoulli_dist, straight_through_sample, unimix_logits
+from srl_tf.errors import ConfigError
+from srl_tf.functions import symexp, symlog
+from srl_tf.nn.dreamer import (
+    RSSM,
+    ConvDecoderV2,
+    ConvEncoderV2,
+    DenseNormAct,
+    ResidualDecoderV3,
+    ResidualEncoderV3,
+)
+
+tfd = tfp.distributions
+TWOHOT_BINS = 255
+
+
+class MLP(keras.layers.Layer):
+    """Dense units of the config's kind (:class:`DenseNormAct`) and an optional linear output
+    layer (zero-initialised for twohot heads). Accepts any number of leading batch axes."""
+
+    def __init__(self, cfg: Config, sizes, out_dim: int | None = None, zero_init: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.units = [DenseNormAct(s, cfg.dense_activation, cfg.dense_norm) for s in sizes]
+        init = "zeros" if zero_init else "glorot_uniform"
+        self.out = keras.layers.Dense(out_dim, kernel_initializer=init) if out_dim is not None else None
+
+    def build(self, input_shape):
+        width = input_shape[-1]
+        for unit in self.units:
+            unit.build((None, width))
+            width = unit.units
+        if self.out is not None:
+            self.out.build((None, width))
+        self.built = True
+
+    def call(self, x):
+        for unit in self.units:
+            x = unit(x)
+        return x if self.out is None else self.out(x)
+
+
+def _mlp(cfg: Config, sizes, out_dim: int | None = None, zero_init: bool = False, name: str | None = None) -> MLP:
+    return MLP(cfg, sizes, out_dim, zero_init, name=name)
+
+
+class ObsCoder(keras.Model):
+    """Encoder and decoder of one observation space (a vector or an HxWxC uint8 image).
+
+    Vectors: symlog (when ``symlog_inputs``) → MLP; the decoder predicts the (symlogged) vector.
+    Images: x/255 − 0.5 → CNN; the decoder predicts that normalised image. ``nll`` is the
+    negative log-likelihood per time step, summed over features / pixels."""
+
+    def __init__(self, cfg: Config, spec, **kwargs):
+        super().__init__(**kwargs)
+        self.cfg, self.is_image = cfg, spec.is_image
+        self.obs_shape = tuple(spec.obs_shape)
+        if self.is_image:
+            if len(self.obs_shape) != 3:
+                raise ConfigError(f"Dreamer needs HxWxC images, got observation shape {self.obs_shape}.")
+            try:
+                if cfg.image_encoder == "residual":
+                    self.encoder = ResidualEncoderV3(cfg.cnn_depth, cfg.cnn_blocks, activation=cfg.dense_activation)
+                else:
+                    self.encoder = ConvEncoderV2(cfg.cnn_depth, activation=cfg.dense_activation)
+                self.encoder.build((None, *self.obs_shape))
+            except ConfigError as e:
+                raise ConfigError(
+                    f"{e} (image_encoder={cfg.image_encoder!r}; set EnvConfig.image_resize=(64, 64))"
+                ) from None
+            self.embed_dim = self.encoder.out_dim
+        else:
+            if len(self.obs_shape) != 1:
+                raise ConfigError(
+                    f"Dreamer takes vector observations of shape (n,) or HxWxC uint8 images; got shape "
+                    f"{self.obs_shape}. Flatten the observation with a gymnasium wrapper."
+                )
+            self.encoder = _mlp(cfg, cfg.encoder_decoder_mlp, name="obs_encoder")
+            self.encoder.build((None, self.obs_shape[0]))
+            self.embed_dim = cfg.encoder_decoder_mlp[-1] if cfg.encoder_decoder_mlp else self.obs_shape[0]
+        self.built = True
+
+    def build_decoder(self, feat_size: int) -> None:
+        cfg = self.cfg
+        if self.is_image:
+            if cfg.image_encoder == "residual":
+                self.decoder = ResidualDecoderV3(self.obs_shape, cfg.cnn_depth, cfg.cnn_blocks,
+                                                 activation=cfg.dense_activation)
+            else:
+                self.decoder = ConvDecoderV2(self.obs_shape, cfg.cnn_depth, activation=cfg.dense_activation)
+        else:
+            self.decoder = _mlp(cfg, cfg.encoder_decoder_mlp, self.obs_shape[0], name="obs_decoder")
+        self.decoder.build((None, feat_size))
+
+    def preprocess(self, obs) -> tf.Tensor:
+        """The network's view of an observation: x/255 − 0.5 for images, symlog(x) (or x) for vectors."""
+        obs = tf.cast(obs, tf.float32)
+        if self.is_image:
+            return obs / 255.0 - 0.5
+        return symlog(obs) if self.cfg.symlog_inputs else obs
+
+    def encode(self, obs) -> tf.Tensor:
+        return self.encoder(self.preprocess(obs))
+
+    def decode(self, feat) -> tf.Tensor:
+        """The decoder's mean, in the space of :meth:`preprocess`."""
+        return self.decoder(feat)
+
+    def nll(self, feat, obs) -> tf.Tensor:
+        pred, target = self.decode(feat), self.preprocess(obs)
+        axes = [-3, -2, -1] if self.is_image else [-1]
+        sq = tf.reduce_sum(tf.square(pred - target), axis=axes)
+        if self.cfg.encoder_decoder_dist == "normal":  # −log N(target; pred, 1)
+            dims = math.prod(self.obs_shape)
+            return 0.5 * sq + 0.5 * dims * math.log(2.0 * math.pi)
+        return sq
+
+    def to_observation(self, pred) -> np.ndarray:
+        """Decoder output → observation space (uint8 image or vector)."""
+        pred = np.asarray(pred)
+        if self.is_image:
+            return np.clip((pred + 0.5) * 255.0, 0, 255).astype(np.uint8)
+        return np.asarray(symexp(pred)) if self.cfg.symlog_inputs else pred
+
+
+class ScalarHead(keras.Model):
+    """Reward or critic: twohot over 255 symlog bins (zero-initialised output) or a unit-variance
+    Normal mean. ``mean(feat)`` is the prediction, ``log_prob(feat, target)`` its log-likelihood."""
+
+    def __init__(self, cfg: Config, sizes, twohot: bool, feat_size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.twohot = twohot
+        self.net = _mlp(cfg, sizes, TWOHOT_BINS if twohot else 1, zero_init=twohot)
+        self.net.build((None, feat_size))
+        self.built = True
+
+    def call(self, feat):
+        return self.net(feat)
+
+    def mean(self, feat) -> tf.Tensor:
+        out = self.net(feat)
+        return TwoHotSymlog(out).mean() if self.twohot else out[..., 0]
+
+    def log_prob(self, feat, target) -> tf.Tensor:
+        out = self.net(feat)
+        if self.twohot:
+            return TwoHotSymlog(out).log_prob(target)
+        return -0.5 * tf.square(out[..., 0] - target) - 0.5 * math.log(2.0 * math.pi)
+
+
+class WorldModel(keras.Model):
+    """Encoder → RSSM → decoder, reward and continue heads."""
+
+    def __init__(self, cfg: Config, spec, **kwargs):
+        super().__init__(**kwargs)
+        self.coder = ObsCoder(cfg, spec, name="obs")
+        self.action_dim = spec.action_dim
+        self.rssm = RSSM(
+            spec.action_dim, self.coder.embed_dim, deter=cfg.rssm_deter_size, stoch=cfg.rssm_stoch_size,
+            classes=cfg.rssm_classes, hidden=cfg.rssm_hidden_units, unimix=cfg.rssm_unimix,
+            min_std=cfg.rssm_min_std, activation=cfg.dense_activation, norm=cfg.dense_norm, name="rssm",
+        )
+        feat = self.rssm.feat_size
+        self.coder.build_decoder(feat)
+        self.reward = ScalarHead(cfg, cfg.reward_layer_sizes, cfg.reward_dist == "twohot", feat, name="reward")
+        self.cont = _mlp(cfg, cfg.cont_layer_sizes, 1, name="cont")
+        self.cont.build((None, feat))
+        self.built = True
+
+    def cont_dist(self, feat) -> tfd.Distribution:
+        return bernoulli_dist(self.cont(feat)[..., 0])
+
+
+class Actor(keras.Model):
+    """π(a | feat): one-hot categorical with unimix and straight-through samples for discrete
+    actions; for continuous actions in [-1, 1]^d a 'bounded_normal' (V3) or 'tanh_normal' (V1 / V2).
+
+    :meth:`sample` returns (action, log-prob, entropy): the action is what the env and the world
+    model receive (one-hot, or a vector in [-1, 1]) and carries gradients to the actor's weights
+    (straight-through for one-hot, reparameterised for continuous)."""
+
+    def __init__(self, cfg: Config, spec, feat_size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.cfg, self.discrete, self.action_dim = cfg, spec.discrete, spec.action_dim
+        out = self.action_dim if self.discrete else 2 * self.action_dim
+        self.net = _mlp(cfg, cfg.actor_layer_sizes, out)
+        self.net.build((None, feat_size))
+        self.raw_init_std = math.log(math.expm1(cfg.actor_init_std))
+        self.built = True
+
+    def dist(self, feat) -> tfd.Distribution:
+        out = self.net(feat)
+        cfg = self.cfg
+        if self.discrete:
+            return tfd.OneHotCategorical(logits=unimix_logits(out, cfg.actor_unimix), dtype=tf.float32)
+        mean, std = tf.split(out, 2, axis=-1)
+        if cfg.actor_continuous_dist == "bounded_normal":
+            std = (cfg.actor_max_std - cfg.actor_min_std) * tf.sigmoid(std + 2.0) + cfg.actor_min_std
+            return tfd.Independent(tfd.Normal(tf.tanh(mean), std), 1)
+        mean = 5.0 * tf.tanh(mean / 5.0)
+        std = tf.nn.softplus(std + self.raw_init_std) + cfg.actor_min_std
+        return tfd.TransformedDistribution(tfd.Independent(tfd.Normal(mean, std), 1), tfp.bijectors.Tanh())
+
+    def sample(self, feat) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        dist = self.dist(feat)
+        if self.discrete:
+            action = straight_through_sample(dist)
+            return action, dist.log_prob(tf.stop_gradient(action)), dist.entropy()
+        if self.cfg.actor_continuous_dist == "bounded_normal":
+            raw = dist.sample()
+            action = raw + tf.stop_gradient(tf.clip_by_value(raw, -1.0, 1.0) - raw)
+            return action, dist.log_prob(tf.stop_gradient(raw)), dist.entropy()
+        u = dist.distribution.sample()
+        log_prob = dist.distribution.log_prob(u) - dist.bijector.forward_log_det_jacobian(u, event_ndims=1)
+        return tf.tanh(u), log_prob, -log_prob  # one-sample entropy estimate
+
+    def log_prob_entropy(self, feat, action) -> tuple[tf.Tensor, tf.Tensor]:
+        """log π(action | feat) and the entropy (or its one-sample estimate) for given actions."""
+        dist = self.dist(feat)
+        if self.discrete or self.cfg.actor_continuous_dist == "bounded_normal":
+            return dist.log_prob(action), dist.entropy()
+        a = tf.clip_by_value(action, -1.0 + 1e-6, 1.0 - 1e-6)
+        log_prob = dist.log_prob(a)
+        return log_prob, -log_prob
+
+    def mode(self, feat) -> tf.Tensor:
+        dist = self.dist(feat)
+        if self.discrete:
+            return tf.one_hot(tf.argmax(dist.logits_parameter(), axis=-1), self.action_dim)
+        if self.cfg.actor_continuous_dist == "bounded_normal":
+            return tf.clip_by_value(dist.mean(), -1.0, 1.0)
+        return tf.tanh(dist.distribution.mean())

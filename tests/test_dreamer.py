@@ -1,0 +1,309 @@
+"""Dreamer agent: presets × action kinds × observation kinds, sequence memory, compiled steps,
+carried RSSM state, prediction GIF and bad input. Building blocks are in test_dreamer_blocks.py."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import srl_tf
+from srl_tf import ConfigError, EnvConfig, Runner
+from srl_tf.algorithms import dreamer_v3
+from srl_tf.memory.sequence import SequenceMemory
+from tests.toy_envs import IdentityEnv, ImageIdentityEnv, PixelPointEnv
+
+
+def tiny(preset="v3", jit=False, **fields):
+    cfg = dreamer_v3.Config(seed=0, jit_compile=jit)
+    getattr(cfg, f"set_dreamer_{preset}")()
+    cfg.set_model_size("tiny")
+    cfg.batch_size, cfg.batch_length, cfg.horizon = 4, 8, 3
+    cfg.memory.warmup_size, cfg.memory.capacity = 30, 2000
+    for k, v in fields.items():
+        setattr(cfg, k, v)
+    return cfg
+
+
+def _env(discrete: bool, image: bool, preset: str) -> EnvConfig:
+    size = (16, 16) if preset == "v3" else (64, 64)  # the V1 / V2 CNN needs 64×64
+    if image:
+        return EnvConfig(ImageIdentityEnv if discrete else PixelPointEnv, image_resize=size)
+    return EnvConfig(IdentityEnv if discrete else "Pendulum-v1", max_episode_steps=20)
+
+
+# ------------------------------------------------------------------------------------------
+# Presets × actions × observations
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", ["v1", "v2", "v3"])
+@pytest.mark.parametrize("discrete", [True, False], ids=["discrete", "continuous"])
+@pytest.mark.parametrize("image", [False, True], ids=["vector", "image"])
+def test_each_preset_trains_and_acts(preset, discrete, image):
+    runner = Runner(_env(discrete, image, preset), tiny(preset))
+    runner.train(max_steps=45, progress=False)
+    agent = runner.agent
+    assert agent.train_count == 45 - 30 + 1  # one train step per env step once 30 steps are stored
+    metrics = {k: float(v) for k, v in runner.last_metrics.items()}
+    for key in ("model_loss", "obs_loss", "reward_loss", "kl", "actor_loss", "critic_loss"):
+        assert np.isfinite(metrics[key]), (key, metrics)
+    rssm_stoch = agent.rssm.initial(1)["stoch"].shape[1:]
+    assert rssm_stoch == ((4,) if preset == "v1" else (4, 4))  # Gaussian z for V1, categorical otherwise
+    ret = runner.evaluate(1)
+    assert len(ret) == 1 and np.isfinite(ret[0])
+
+
+def test_presets_set_what_their_papers_use():
+    v1, v2, v3 = (getattr(dreamer_v3.Config(), f"set_dreamer_{p}")() for p in ("v1", "v2", "v3"))
+    assert v1.rssm_classes == 0 and v1.free_nats == 3.0 and v1.actor_loss_type == "dreamer_v1"
+    assert v1.kl_dyn_scale == v1.kl_rep_scale  # one KL with gradients into both
+    assert v1.sequence_sampling == v2.sequence_sampling == "windows"
+    assert v2.rssm_classes == 32 and v2.kl_dyn_scale == pytest.approx(0.8) and v2.kl_rep_scale == pytest.approx(0.2)
+    assert v3.kl_dyn_scale == 0.5 and v3.kl_rep_scale == 0.1 and v3.free_nats == 1.0
+    assert v3.horizon == 15 and v3.discount == 0.997 and v3.sequence_sampling == "stream"
+    assert v3.reward_dist == "twohot" and v3.critic_loss_type == "dreamer_v3" and v3.rssm_unimix == 0.01
+
+
+def test_presets_keep_learning_rates_given_to_the_constructor():
+    cfg = dreamer_v3.Config(lr_model=1e-4, lr_critic=1e-4, lr_actor=2e-5).set_dreamer_v1()
+    assert (cfg.lr_model.start, cfg.lr_critic.start, cfg.lr_actor.start) == (1e-4, 1e-4, 2e-5)
+
+
+def test_model_sizes():
+    cfg = dreamer_v3.Config().set_model_size("M")
+    assert (cfg.rssm_deter_size, cfg.rssm_hidden_units, cfg.cnn_depth) == (1024, 640, 48)
+    assert cfg.actor_layer_sizes == (640, 640, 640)
+    assert dreamer_v3.Config().set_model_size("XL").rssm_deter_size == 4096
+    with pytest.raises(ConfigError, match="'tiny'"):
+        dreamer_v3.Config().set_model_size("huge")
+
+
+# ------------------------------------------------------------------------------------------
+# Compiled steps
+# ------------------------------------------------------------------------------------------
+
+
+def test_xla_train_step_does_not_retrace_after_warm_up():
+    cfg = tiny("v3", jit=True, warmup_world_model=3)
+    runner = Runner(_env(True, False, "v3"), cfg)
+    runner.train(max_steps=40, progress=False)
+    counts = dict(runner.agent.trace_counts)
+    assert counts == {"policy": 1, "train_world_model": 1, "train": 1}
+    runner.train(max_steps=20, progress=False)
+    runner.evaluate(2)
+    assert runner.agent.trace_counts == counts
+
+
+def test_warmup_world_model_trains_only_the_world_model():
+    runner = Runner(_env(True, False, "v3"), tiny(warmup_world_model=1000))
+    actor_before = [w.copy() for w in runner.agent.actor.get_weights()]
+    wm_before = [w.copy() for w in runner.agent.wm.get_weights()]
+    runner.train(max_steps=40, progress=False)
+    assert runner.agent.train_count > 0 and "actor_loss" not in runner.last_metrics
+    assert all(np.array_equal(a, b) for a, b in zip(actor_before, runner.agent.actor.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in zip(wm_before, runner.agent.wm.get_weights()))
+
+
+def test_stream_batches_carry_the_rssm_state_and_windows_do_not():
+    stream = Runner(_env(True, False, "v3"), tiny(sequence_sampling="stream"))
+    stream.train(max_steps=35, progress=False)
+    carry = stream.agent._carry["deter"].numpy()
+    assert np.abs(carry).sum() > 0  # the last posterior state of the previous batch is kept
+    windows = Runner(_env(True, False, "v3"), tiny(sequence_sampling="windows"))
+    windows.train(max_steps=35, progress=False)
+    assert np.abs(windows.agent._carry["deter"].numpy()).sum() == 0
+
+
+def test_acting_carries_state_and_resets_it_where_an_episode_begins():
+    runner = Runner(_env(True, False, "v3"), tiny())
+    runner.train(max_steps=31, progress=False)
+    agent = runner.agent
+    obs = np.eye(3, dtype=np.float32)[[0, 1]]
+    state = agent.initial_state(2)
+    agent.act(obs, explore=False, state=state, is_first=np.ones(2, bool))
+    after_one = state["rssm"]["deter"].numpy().copy()
+    agent.act(obs, explore=False, state=state, is_first=np.zeros(2, bool))
+    assert not np.allclose(state["rssm"]["deter"].numpy(), after_one)  # carried forward
+    agent.act(obs, explore=False, state=state, is_first=np.ones(2, bool))
+    np.testing.assert_allclose(state["rssm"]["deter"].numpy(), after_one, atol=1e-5)  # reset to the start
+
+
+def test_continuous_actions_reach_the_env_within_bounds_and_the_memory_normalised():
+    runner = Runner(EnvConfig("Pendulum-v1", max_episode_steps=20), tiny())
+    runner.train(max_steps=40, progress=False)
+    mem = runner.agent.memory
+    stored = mem.action[0, : mem.written[0]]
+    assert stored.min() >= -1.0 and stored.max() <= 1.0
+    actions = runner.agent.act(np.zeros((3, 3), np.float32), explore=True, state=runner.agent.initial_state(3))
+    assert actions.shape == (3, 1) and np.all(np.abs(actions) <= 2.0)
+
+
+def test_save_and_load_reproduce_the_greedy_policy(tmp_path):
+    runner = Runner(_env(True, False, "v3"), tiny())
+    runner.train(max_steps=35, progress=False)
+    runner.save_parameter(str(tmp_path / "p"))
+    other = Runner(_env(True, False, "v3"), tiny())
+    other.load_parameter(str(tmp_path / "p"))
+    obs = np.eye(3, dtype=np.float32)
+    a = runner.agent.act(obs, explore=False)
+    b = other.agent.act(obs, explore=False)
+    assert np.array_equal(a, b)
+    for x, y in zip(runner.agent.critic_slow.get_weights(), other.agent.critic_slow.get_weights()):
+        np.testing.assert_allclose(x, y)
+
+
+def test_prediction_gif_shows_real_reconstruction_and_open_loop(tmp_path):
+    runner = Runner(_env(False, True, "v3"), tiny())
+    runner.train(max_steps=40, progress=False)
+    agent = runner.agent
+    seq = agent.memory.latest(0, 12)
+    real, recon, pred = agent.open_loop_prediction(seq.obs, seq.action, seq.is_first, context=5)
+    assert real.shape == recon.shape == pred.shape == (12, 16, 16, 3) and pred.dtype == np.uint8
+    np.testing.assert_array_equal(pred[:5], recon[:5])
+    path = agent.save_prediction_gif(str(tmp_path / "pred.gif"), length=12, context=5)
+    from PIL import Image
+
+    with Image.open(path) as gif:
+        assert gif.size == (3 * 128, 16 + 128) and gif.n_frames == 12  # enlarged 8×, caption band
+
+
+def test_prediction_gif_needs_images():
+    runner = Runner(_env(True, False, "v3"), tiny())
+    runner.train(max_steps=31, progress=False)
+    with pytest.raises(ValueError, match="image observations"):
+        runner.agent.save_prediction_gif("x.gif")
+
+
+# ------------------------------------------------------------------------------------------
+# Sequence memory
+# ------------------------------------------------------------------------------------------
+
+
+def _fill(mem, episode_lengths, env=0):
+    """Writes episodes whose observations count up (obs = global step index)."""
+    step = 0
+    for length in episode_lengths:
+        for t in range(length):
+            obs = np.array([[float(step)]], np.float32)
+            nxt = np.array([[float(step + 1)]], np.float32)
+            last = t == length - 1
+            mem.add(obs, np.zeros((1, 1), np.float32), np.ones(1), nxt, np.array([last]), np.array([False]))
+            step += 1
+        step += 1
+
+
+def test_sequence_memory_stores_each_frame_once_with_episode_flags():
+    mem = SequenceMemory(100, (1,), np.float32, 1, mode="windows")
+    _fill(mem, [3, 2])
+    assert len(mem) == 3 + 1 + 2 + 1  # each episode's steps plus its first observation
+    np.testing.assert_array_equal(mem.is_first[0, :7], [1, 0, 0, 0, 1, 0, 0])
+    np.testing.assert_array_equal(mem.is_terminal[0, :7], [0, 0, 0, 1, 0, 0, 1])
+    np.testing.assert_array_equal(mem.reward[0, :7], [0, 1, 1, 1, 0, 1, 1])
+
+
+def test_episode_windows_never_cross_an_episode_end():
+    mem = SequenceMemory(500, (1,), np.float32, 1, mode="windows")
+    _fill(mem, [5, 9, 3, 12, 7, 8])
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        batch = mem.sample(16, 6, rng)
+        assert not batch.is_first[:, 1:].any()  # an episode may only start at the first step
+        assert not batch.is_terminal[:, :-1].any()  # and end only at the last
+        np.testing.assert_array_equal(np.diff(batch.obs[..., 0], axis=1), 1.0)  # consecutive steps
+
+
+def test_episode_windows_report_episodes_shorter_than_the_window():
+    mem = SequenceMemory(500, (1,), np.float32, 1, mode="windows")
+    _fill(mem, [3, 3, 3])
+    with pytest.raises(ValueError, match="batch_length=8"):
+        mem.sample(4, 8, np.random.default_rng(0))
+
+
+def test_stream_rows_continue_across_batches_and_flag_jumps():
+    mem = SequenceMemory(1000, (1,), np.float32, 1, mode="stream")
+    _fill(mem, [40, 40, 40, 40])  # slot i holds the value i; episodes start at multiples of 41
+    rng = np.random.default_rng(1)
+    prev = mem.sample(3, 5, rng)
+    assert prev.is_first[:, 0].all()  # fresh rows start with a reset
+    continued_rows = 0
+    for _ in range(40):
+        b = mem.sample(3, 5, rng)
+        np.testing.assert_array_equal(np.diff(b.obs[..., 0], axis=1), 1.0)  # chunks are consecutive steps
+        continued = b.obs[:, 0, 0] == prev.obs[:, -1, 0] + 1
+        # a row either continues where it stopped or jumped, and then its state is reset
+        assert np.all(continued | (b.is_first[:, 0] == 1.0))
+        continued_rows += int(continued.sum())
+        starts = b.obs[..., 0] % 41 == 0
+        np.testing.assert_array_equal(b.is_first[:, 1:], starts[:, 1:].astype(np.float32))
+        prev = b
+    assert continued_rows > 60  # most rows keep streaming
+
+
+def test_stream_rows_jump_when_they_reach_the_newest_data():
+    mem = SequenceMemory(1000, (1,), np.float32, 1, mode="stream")
+    _fill(mem, [12])
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        b = mem.sample(2, 6, rng)
+        assert b.obs.shape == (2, 6, 1) and b.obs.max() <= 12
+
+
+# ------------------------------------------------------------------------------------------
+# Bad input
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field,value,match",
+    [
+        ("batch_length", 1, "batch_length=1"),
+        ("horizon", 0, "horizon=0"),
+        ("actor_loss_type", "dreamer_v4", "actor_loss_type='dreamer_v4'.*'dreamer_v3'"),
+        ("critic_loss_type", "mse", "critic_loss_type='mse'"),
+        ("encoder_decoder_dist", "gauss", "encoder_decoder_dist='gauss'.*'linear', 'normal'"),
+        ("rssm_classes", 1, "rssm_classes=1"),
+        ("rssm_stoch_size", 0, "rssm_stoch_size=0"),
+        ("free_nats", -1.0, "free_nats=-1.0"),
+        ("sequence_sampling", "random", "sequence_sampling='random'"),
+    ],
+)
+def test_bad_config_values_name_the_field(field, value, match):
+    cfg = tiny(**{field: value})
+    with pytest.raises(ConfigError, match=match):
+        cfg.validate()
+
+
+def test_warmup_shorter_than_a_sequence_is_an_error():
+    cfg = tiny()
+    cfg.memory.warmup_size = 5
+    with pytest.raises(ConfigError, match="warmup_size=5.*batch_length=8"):
+        cfg.validate()
+
+
+def test_images_too_small_for_the_encoder_are_an_error():
+    with pytest.raises(ConfigError, match="image_resize"):
+        Runner(EnvConfig(ImageIdentityEnv, image_resize=(32, 32)), tiny("v1")).train(max_steps=1, progress=False)
+    with pytest.raises(ConfigError, match="power of two"):
+        Runner(EnvConfig(ImageIdentityEnv), tiny("v3")).train(max_steps=1, progress=False)  # 40×40
+
+
+def test_unbounded_continuous_actions_are_an_error():
+    with pytest.raises(ConfigError, match="bounded"):
+        Runner(EnvConfig(lambda: PixelPointEnv(action_high=np.inf), image_resize=(16, 16)), tiny()).train(
+            max_steps=1, progress=False)
+
+
+def test_readme_style_pendulum_config_builds():
+    cfg = dreamer_v3.Config(lr_model=1e-4, lr_critic=1e-4, lr_actor=2e-5)
+    cfg.set_dreamer_v3()
+    cfg.rssm_deter_size, cfg.rssm_stoch_size, cfg.rssm_classes = 64, 4, 4
+    cfg.batch_size, cfg.batch_length, cfg.horizon = 32, 15, 5
+    cfg.memory.warmup_size, cfg.memory.capacity = 50, 10_000
+    cfg.encoder_decoder_dist, cfg.free_nats, cfg.warmup_world_model = "linear", 0.1, 1_000
+    cfg.validate()
+    runner = srl_tf.Runner(srl_tf.EnvConfig("Pendulum-v1"), cfg)
+    agent = runner.agent
+    assert agent.rssm.feat_size == 64 + 16
+    feat = tf.random.normal([5, agent.rssm.feat_size])
+    # zero-initialised twohot outputs predict exactly 0 before training
+    np.testing.assert_allclose(agent.critic.mean(feat).numpy(), 0.0, atol=1e-6)
+    np.testing.assert_allclose(agent.wm.reward.mean(feat).numpy(), 0.0, atol=1e-6)
