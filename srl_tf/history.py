@@ -17,17 +17,18 @@ X_COLUMNS = ("train", "step", "episode", "time")
 
 
 class HistoryWriter:
-    """Appends rows to ``<dir>/history.jsonl`` and TensorBoard events under ``<dir>/tensorboard``;
-    with ``directory=None`` keeps them in memory only."""
+    """Writes rows to ``<dir>/history.jsonl`` and TensorBoard events under ``<dir>/tensorboard``;
+    with ``directory=None`` keeps them in memory only. ``append=False`` starts the file afresh (a
+    new run in a used directory); ``append=True`` continues it (a resumed run)."""
 
-    def __init__(self, directory: str | None = None, tensorboard: bool = True):
+    def __init__(self, directory: str | None = None, tensorboard: bool = True, append: bool = False):
         self.directory = directory
         self.rows: list[dict] = []
         self._file = None
         self._tb = None
         if directory:
             os.makedirs(directory, exist_ok=True)
-            self._file = open(os.path.join(directory, "history.jsonl"), "a", encoding="utf-8")
+            self._file = open(os.path.join(directory, "history.jsonl"), "a" if append else "w", encoding="utf-8")
             if tensorboard:
                 import tensorflow as tf
 

@@ -188,7 +188,7 @@ class Runner:
             self._state = agent.initial_state(env.num_envs)
             self._is_first = np.ones(env.num_envs, bool)
         if self._history_on and self._writer is None:
-            self._writer = HistoryWriter(self.history_dir)
+            self._writer = HistoryWriter(self.history_dir, append=self.step > 0)  # resumed runs continue
             self._writer.write_config(self._config_dict())
         start_step, start_train, start_ep = self.step, agent.train_count, self.episode
         log_every = self.log_interval or max(1, (max_steps or 100_000) // 100)
@@ -414,6 +414,8 @@ class Runner:
                 )
         self._setup()
         self._agent.load_weights(path)
+        if os.path.exists(meta_path):  # a resumed run continues the step count (and its history file)
+            self.step = int(meta.get("step", 0))
 
     def model_summary(self) -> None:
         for model in self.agent.models().values():

@@ -26,8 +26,8 @@ def _rows(n=5, reward_offset=0.0):
     ]
 
 
-def _write_run(directory, rows, tensorboard=False):
-    w = HistoryWriter(str(directory), tensorboard=tensorboard)
+def _write_run(directory, rows, tensorboard=False, append=False):
+    w = HistoryWriter(str(directory), tensorboard=tensorboard, append=append)
     for r in rows:
         w.append(r)
     w.close()
@@ -64,10 +64,12 @@ def test_writer_on_file_writes_jsonl_config_and_tensorboard_events(tmp_path):
     assert not {t for t, _ in tags} & set(X_COLUMNS)  # x columns are not logged as scalars
 
 
-def test_writer_appends_to_an_existing_history(tmp_path):
+def test_writer_appends_to_an_existing_history_only_when_asked(tmp_path):
     _write_run(tmp_path, _rows(2))
-    _write_run(tmp_path, _rows(3)[2:])
+    _write_run(tmp_path, _rows(3)[2:], append=True)
     assert read_rows(str(tmp_path)) == _rows(3)
+    _write_run(tmp_path, _rows(1))  # a new run replaces the old rows
+    assert read_rows(str(tmp_path)) == _rows(1)
 
 
 def test_writer_in_memory_keeps_rows_and_writes_nothing(tmp_path, monkeypatch):

@@ -262,6 +262,23 @@ def test_history_on_file_writes_rows_config_and_checkpoint(tmp_path):
     assert meta == {"algorithm": "DQN", "step": 100, "train": runner.agent.train_count}
 
 
+def test_new_run_in_used_directory_replaces_history_and_resumed_run_continues_it(tmp_path):
+    d = str(tmp_path / "run")
+    first = tiny_runner()
+    first.set_history_on_file(d, interval=25)
+    first.train(max_steps=50, progress=False)
+    second = tiny_runner(seed=1)  # a new run in the same directory: old rows must not leak into it
+    second.set_history_on_file(d, interval=20)
+    second.train(max_steps=40, progress=False)
+    assert [r["step"] for r in srl_tf.load_histories(d).runs[0][1]] == [20, 40]
+    resumed = tiny_runner(seed=2)  # continues from the checkpoint: steps and rows carry on
+    resumed.load_parameter(os.path.join(d, "checkpoint"))
+    assert resumed.step == 40
+    resumed.set_history_on_file(d, interval=20)
+    resumed.train(max_steps=40, progress=False)
+    assert [r["step"] for r in srl_tf.load_histories(d).runs[0][1]] == [20, 40, 60, 80]
+
+
 def test_periodic_checkpoints(tmp_path, monkeypatch):
     d = str(tmp_path / "run")
     runner = tiny_runner()
