@@ -292,6 +292,7 @@ class Agent(base.Agent):
         units = self.net.state_size
         if self.recurrent:
             self.net.step(np.zeros((1,) + spec.obs_shape, spec.obs_dtype), np.zeros((1, units), np.float32), np.zeros(1, np.float32))
+            self.net.built = True  # built through step(), never call(): lets save_weights() work
         else:
             self.net(np.zeros((1,) + spec.obs_shape, spec.obs_dtype))
         self.optimizer = self.make_optimizer(config.lr, epsilon=1e-5)

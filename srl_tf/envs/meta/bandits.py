@@ -34,7 +34,7 @@ class BernoulliBandit(gym.Env):
         return np.zeros(1, np.float32), reward, True, False, {}
 
 
-def bandit_trial_env(arms: int = 5, pulls: int = 10) -> MetaTrial:
-    """One trial = ``pulls`` pulls of one bandit sampled at the trial's start. With 5 arms and 10
-    pulls, random play earns 5.0 per trial and UCB1 about 6.7."""
-    return MetaTrial(BernoulliBandit(arms), episodes_per_trial=pulls)
+def bandit_trial_env(arms: int = 5, pulls: int = 10, task_seed: int | None = None) -> MetaTrial:
+    """One trial = ``pulls`` pulls of one bandit sampled at the trial's start (``task_seed`` as in
+    :class:`MetaTrial`). With 5 arms and 10 pulls, random play earns 5.0 per trial and UCB1 about 6.7."""
+    return MetaTrial(BernoulliBandit(arms), episodes_per_trial=pulls, task_seed=task_seed)
