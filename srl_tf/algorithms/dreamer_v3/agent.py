@@ -182,13 +182,16 @@ class Agent(base.Agent):
         start = {k: tf.stop_gradient(_flatten_time(v)) for k, v in posts.items()}
         start_cont = tf.reshape(1.0 - is_terminal, [-1])
         v3, v2 = cfg.actor_loss_type == "dreamer_v3", cfg.actor_loss_type == "dreamer_v2"
-        value_net = critic if cfg.critic_loss_type == "dreamer_v3" else slow
-        with tf.GradientTape() as tape:
+        own_values = cfg.critic_loss_type == "dreamer_v3"  # returns from the critic itself (V3) or its target
+        # one persistent tape: the critic's forward pass on the imagined states serves both the
+        # returns (actor) and the critic's own loss, which differentiates only the critic weights
+        with tf.GradientTape(persistent=True) as tape:
             states, actions = rssm.imagine(lambda f: actor.sample(tf.stop_gradient(f))[0], start, cfg.horizon)
             feat = rssm.get_feat(states)  # (H + 1, N, F)
             reward = self.wm.reward.mean(feat[1:])
             cont = tf.sigmoid(self.wm.cont(feat[1:])[..., 0])  # P(continue) of s_{t+1}
-            value = value_net.mean(feat)
+            value_out = (critic if own_values else slow)(feat)
+            value = critic.mean_of(value_out)
             ret = lambda_returns(reward, value[:-1], cont, value[-1], cfg.discount, cfg.return_lambda)  # (H, N)
             # s_t is reached with probability Π_{k<t} cont_k (and never from a terminal start state)
             reach = tf.math.cumprod(tf.concat([tf.ones_like(cont[:1]), cont[:-1]], axis=0), axis=0)
@@ -201,22 +204,26 @@ class Agent(base.Agent):
             elif v2:
                 rho = cfg.actor_reinforce_mix
                 rho = (1.0 if self.spec.discrete else 0.0) if rho is None else rho
-                baseline = slow.mean(tf.stop_gradient(feat[:-1]))
+                baseline = tf.stop_gradient(value[:-1] if not own_values else slow.mean(feat[:-1]))
                 objective = rho * log_prob * tf.stop_gradient(ret - baseline) + (1.0 - rho) * ret
             else:
                 objective = ret
             actor_loss = -tf.reduce_mean(weight * (objective + cfg.actor_entropy * entropy))
+
+            target = tf.stop_gradient(ret)
+            if own_values:
+                critic_out = value_out[:-1]
+                slow_mean = tf.stop_gradient(slow.mean(tf.stop_gradient(feat[:-1])))
+                nll = -critic.log_prob_of(critic_out, target)
+                nll -= cfg.critic_ema_regularizer * critic.log_prob_of(critic_out, slow_mean)
+            else:
+                nll = -critic.log_prob(tf.stop_gradient(feat[:-1]), target)
+            critic_loss = tf.reduce_mean(weight * nll)
         actor_norm = self.apply_gradients(tape, actor_loss, actor.trainable_variables, self.actor_opt,
                                           cfg.actor_critic_grad_norm)
-
-        critic_feat, target = tf.stop_gradient(feat[:-1]), tf.stop_gradient(ret)
-        with tf.GradientTape() as tape:
-            nll = -critic.log_prob(critic_feat, target)
-            if cfg.critic_loss_type == "dreamer_v3":
-                nll -= cfg.critic_ema_regularizer * critic.log_prob(critic_feat, tf.stop_gradient(slow.mean(critic_feat)))
-            critic_loss = tf.reduce_mean(weight * nll)
         critic_norm = self.apply_gradients(tape, critic_loss, critic.trainable_variables, self.critic_opt,
                                            cfg.actor_critic_grad_norm)
+        del tape
         self._update_slow_critic()
         return {
             "actor_loss": actor_loss, "critic_loss": critic_loss, "actor_entropy": tf.reduce_mean(entropy),

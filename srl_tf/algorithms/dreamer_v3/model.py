@@ -153,11 +153,16 @@ class ScalarHead(keras.Model):
         return self.net(feat)
 
     def mean(self, feat) -> tf.Tensor:
-        out = self.net(feat)
-        return TwoHotSymlog(out).mean() if self.twohot else out[..., 0]
+        return self.mean_of(self.net(feat))
 
     def log_prob(self, feat, target) -> tf.Tensor:
-        out = self.net(feat)
+        return self.log_prob_of(self.net(feat), target)
+
+    def mean_of(self, out) -> tf.Tensor:
+        """The prediction from the network's output ``out`` = ``self(feat)`` (computed once, used twice)."""
+        return TwoHotSymlog(out).mean() if self.twohot else out[..., 0]
+
+    def log_prob_of(self, out, target) -> tf.Tensor:
         if self.twohot:
             return TwoHotSymlog(out).log_prob(target)
         return -0.5 * tf.square(out[..., 0] - target) - 0.5 * math.log(2.0 * math.pi)

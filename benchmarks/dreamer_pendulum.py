@@ -1,0 +1,139 @@
+"""Dreamer on Pendulum-v1 with the V1 / V2 / V3 presets: learning curve (evaluation return against env
+steps, 10 deterministic episodes) and train-step speed, in the configuration of the Dreamer docs:
+deter 64, stoch 4×4 (V1: a Gaussian z of 4 dimensions), hidden 512, every MLP 512×512, batch 32×15,
+horizon 5, one train step per env step after 50 random steps, world model alone for the first 1000.
+
+    python benchmarks/dreamer_pendulum.py --presets v3 --seeds 0 1 2 --steps 30000
+    python benchmarks/dreamer_pendulum.py --presets v1 v2 --seeds 0 --steps 50000
+    python benchmarks/dreamer_pendulum.py --speed          # ms per train step, ours and srl-framework's
+
+``--speed`` times 60 full train steps (world model + imagination + actor + critic) after compilation
+on a stored batch; with ``--srl-framework PATH`` (an unpacked srl-framework 1.4.6 wheel) it also
+times that framework's dreamer_v3 with the same fields inside its own Runner (there the time also
+holds one env step and one action per train step, about 1 ms).
+Each run writes its history under runs/bench_dreamer/<preset>_s<seed> and prints a markdown row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+LAYERS = ("reward_layer_sizes", "cont_layer_sizes", "critic_layer_sizes", "actor_layer_sizes", "encoder_decoder_mlp")
+
+
+def pendulum_config(preset: str = "v3", seed: int = 0, jit: bool = True):
+    """The Pendulum configuration: sizes fixed across presets so that they compare."""
+    from srl_tf.algorithms import dreamer_v3
+
+    cfg = dreamer_v3.Config(lr_model=1e-4, lr_critic=1e-4, lr_actor=2e-5, seed=seed, jit_compile=jit)
+    getattr(cfg, f"set_dreamer_{preset}")()
+    cfg.rssm_deter_size, cfg.rssm_stoch_size = 64, 4
+    cfg.rssm_classes = 0 if preset == "v1" else 4
+    cfg.rssm_hidden_units = 512
+    for name in LAYERS:
+        setattr(cfg, name, (512, 512))
+    cfg.batch_size, cfg.batch_length, cfg.horizon = 32, 15, 5
+    cfg.memory.warmup_size, cfg.memory.capacity = 50, 100_000
+    cfg.encoder_decoder_dist = "linear"
+    cfg.free_nats = 0.1 if preset == "v3" else cfg.free_nats
+    cfg.warmup_world_model = 1_000
+    return cfg
+
+
+def learn(preset: str, seed: int, steps: int, out: str, eval_interval: int) -> tuple:
+    import srl_tf
+
+    runner = srl_tf.Runner(srl_tf.EnvConfig("Pendulum-v1"), pendulum_config(preset, seed))
+    d = os.path.join(out, f"{preset}_s{seed}")
+    runner.set_history_on_file(d, enable_eval=True, eval_episode=10, interval=1000, eval_interval=eval_interval)
+    t = time.time()
+    runner.train(max_steps=steps, progress=False)
+    wall = time.time() - t
+    rows = runner.get_history().runs[0][1]
+    evals = [(r["step"], r["eval_reward0"]) for r in rows if r.get("eval_reward0") is not None]
+    final = float(np.mean(runner.evaluate(10)))
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return evals, final, wall, peak_rss_mb, runner.agent.train_count
+
+
+def speed(preset: str, n: int = 60) -> float:
+    import srl_tf
+
+    runner = srl_tf.Runner(srl_tf.EnvConfig("Pendulum-v1"), pendulum_config(preset))
+    runner.train(max_steps=60, progress=False)
+    agent = runner.agent
+    batch = agent.memory.sample(agent.config.batch_size, agent.config.batch_length, agent.rng)
+    float(agent._train_all(*batch)["model_loss"])  # compile
+    t = time.time()
+    for _ in range(n):
+        metrics = agent._train_all(*batch)
+    float(metrics["model_loss"])
+    return (time.time() - t) / n * 1000
+
+
+SRL_SCRIPT = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import srl
+from srl.algorithms import dreamer_v3
+c = dreamer_v3.Config(lr_model=1e-4, lr_critic=1e-4, lr_actor=2e-5)
+c.set_dreamer_v3()
+c.rssm_deter_size, c.rssm_stoch_size, c.rssm_classes, c.rssm_hidden_units = 64, 4, 4, 512
+for k in %r:
+    setattr(c, k, (512, 512))
+c.batch_size, c.batch_length, c.horizon = 32, 15, 5
+c.memory.warmup_size, c.memory.capacity = 50, 10_000
+c.encoder_decoder_dist, c.free_nats, c.warmup_world_model = "linear", 0.1, 0
+r = srl.Runner("Pendulum-v1", c)
+r.train(max_train_count=20)
+t = time.time()
+r.train(max_train_count=60)
+print("SRL_MS", (time.time() - t) / 60 * 1000)
+""" % (LAYERS,)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--presets", nargs="+", default=["v3"], choices=["v1", "v2", "v3"])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--steps", type=int, default=0, help="env steps (default 30k for v3, 50k for v1 / v2)")
+    p.add_argument("--eval-interval", type=int, default=2000)
+    p.add_argument("--out", default="runs/bench_dreamer")
+    p.add_argument("--speed", action="store_true")
+    p.add_argument("--srl-framework", default="", help="folder holding an unpacked srl-framework wheel")
+    args = p.parse_args()
+
+    if args.speed:
+        for preset in args.presets:
+            print(f"srl_tf dreamer {preset}: {speed(preset):.1f} ms per full train step", flush=True)
+        if args.srl_framework:
+            out = subprocess.run([sys.executable, "-c", SRL_SCRIPT, args.srl_framework], capture_output=True, text=True)
+            ms = [line.split()[1] for line in out.stdout.splitlines() if line.startswith("SRL_MS")]
+            print(f"srl-framework dreamer_v3: {float(ms[0]):.1f} ms per train step" if ms else out.stderr[-2000:])
+        return
+
+    rows = []
+    for preset in args.presets:
+        steps = args.steps or (30_000 if preset == "v3" else 50_000)
+        for seed in args.seeds:
+            evals, final, wall, rss, trains = learn(preset, seed, steps, args.out, args.eval_interval)
+            best = max(e for _, e in evals)
+            curve = ", ".join(f"{s // 1000}k: {e:.0f}" for s, e in evals)
+            rows.append((preset, seed, steps, best, final, wall, rss, trains))
+            print(f"{preset} seed {seed}: best eval {best:.1f}, final eval {final:.1f}, {wall:.0f}s, "
+                  f"{trains / wall:.1f} train steps/s, peak RSS {rss:.0f} MB\n  evals: {curve}", flush=True)
+    print("\n| preset | seed | env steps | best eval (10 ep) | final eval (10 ep) | train steps/s | wall s | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for preset, seed, steps, best, final, wall, rss, trains in rows:
+        print(f"| {preset} | {seed} | {steps} | {best:.1f} | {final:.1f} | {trains / wall:.2f} | {wall:.0f} | {rss:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
