@@ -307,3 +307,14 @@ def test_readme_style_pendulum_config_builds():
     # zero-initialised twohot outputs predict exactly 0 before training
     np.testing.assert_allclose(agent.critic.mean(feat).numpy(), 0.0, atol=1e-6)
     np.testing.assert_allclose(agent.wm.reward.mean(feat).numpy(), 0.0, atol=1e-6)
+
+
+def test_pixel_world_model_learns_to_reconstruct():
+    cfg = tiny(warmup_world_model=10_000, batch_size=8, batch_length=16)
+    cfg.memory.warmup_size = 100
+    cfg.lr_model.set_constant(1e-3)
+    runner = Runner(EnvConfig(PixelPointEnv, image_resize=(16, 16)), cfg)
+    runner.train(max_steps=101, progress=False)
+    first = float(runner.last_metrics["obs_loss"])
+    runner.train(max_steps=120, progress=False)
+    assert float(runner.last_metrics["obs_loss"]) < 0.2 * first
