@@ -86,7 +86,7 @@ from srl.algorithms import dreamer_v3
 c = dreamer_v3.Config(lr_model=1e-4, lr_critic=1e-4, lr_actor=2e-5)
 c.set_dreamer_v3()
 c.rssm_deter_size, c.rssm_stoch_size, c.rssm_classes, c.rssm_hidden_units = 64, 4, 4, 512
-for k in %r:
+for k in LAYERS:
     setattr(c, k, (512, 512))
 c.batch_size, c.batch_length, c.horizon = 32, 15, 5
 c.memory.warmup_size, c.memory.capacity = 50, 10_000
@@ -96,7 +96,7 @@ r.train(max_train_count=20)
 t = time.time()
 r.train(max_train_count=60)
 print("SRL_MS", (time.time() - t) / 60 * 1000)
-""" % (LAYERS,)
+""".replace("LAYERS", repr(LAYERS))
 
 
 def main():

@@ -351,7 +351,8 @@ class Runner:
                 if render:
                     episode.frames.append(env.render())
                 while True:
-                    action = self._agent.act(obs[None], explore=explore, state=state, is_first=is_first)[0]
+                    batch = {k: v[None] for k, v in obs.items()} if isinstance(obs, dict) else obs[None]
+                    action = self._agent.act(batch, explore=explore, state=state, is_first=is_first)[0]
                     is_first = np.zeros(1, bool)
                     obs, reward, terminated, truncated, _ = env.step(action)
                     episode.actions.append(action)

@@ -9,7 +9,7 @@ import srl_tf
 from srl_tf import ConfigError, EnvConfig, Runner
 from srl_tf.algorithms import dreamer_v3
 from srl_tf.memory.sequence import SequenceMemory
-from tests.toy_envs import IdentityEnv, ImageIdentityEnv, PixelPointEnv
+from tests.toy_envs import DictPointEnv, IdentityEnv, ImageIdentityEnv, PixelPointEnv
 
 
 def tiny(preset="v3", jit=False, **fields):
@@ -318,3 +318,57 @@ def test_pixel_world_model_learns_to_reconstruct():
     first = float(runner.last_metrics["obs_loss"])
     runner.train(max_steps=120, progress=False)
     assert float(runner.last_metrics["obs_loss"]) < 0.2 * first
+
+
+# ------------------------------------------------------------------------------------------
+# Dict (image + vector) observations
+# ------------------------------------------------------------------------------------------
+
+
+def test_dict_observations_image_and_vector(tmp_path):
+    env = EnvConfig(DictPointEnv, image_resize=(16, 16), num_envs=2)
+    runner = Runner(env, tiny())
+    spec = runner.spec
+    assert spec.obs_spaces["image"] == ((16, 16, 3), np.dtype(np.uint8), True)
+    assert spec.obs_spaces["position"][:2] == ((1,), np.dtype(np.float32))
+    runner.train(max_steps=50, progress=False)
+    agent = runner.agent
+    assert agent.train_count > 0 and np.isfinite(float(runner.last_metrics["obs_loss"]))
+    coder = agent.wm.coder
+    assert coder.embed_dim == coder.coders["image"].embed_dim + coder.coders["position"].embed_dim
+    mem = agent.memory  # each key stored once, images as uint8
+    assert mem.obs["image"].dtype == np.uint8 and mem.obs["position"].dtype == np.float32
+    # the final observation of an episode (20 steps) is the one stored before the next first one
+    ends = np.flatnonzero(mem.is_first[0, 1 : mem.written[0]]) + 1
+    assert len(ends) and np.all(mem.is_terminal[0, ends - 1] == 0)  # truncated, not terminal
+    assert len(runner.evaluate(1)) == 1
+    path = agent.save_prediction_gif(str(tmp_path / "dict.gif"), length=10, context=3)
+    assert path.endswith("dict.gif")
+
+
+def test_other_algorithms_reject_dict_observations_by_name():
+    from srl_tf.algorithms import sac
+
+    with pytest.raises(ConfigError, match=r"Dict observations with keys \['image', 'position'\]"):
+        Runner(EnvConfig(DictPointEnv), sac.Config()).train(max_steps=1, progress=False)
+
+
+def test_frame_stack_with_dict_observations_is_an_error():
+    with pytest.raises(ConfigError, match="frame_stack=2"):
+        Runner(EnvConfig(DictPointEnv, frame_stack=2), tiny()).train(max_steps=1, progress=False)
+
+
+def test_adapter_returns_the_final_dict_observation_where_an_episode_ends():
+    from srl_tf.envs.adapter import VecEnvAdapter
+
+    env = VecEnvAdapter(EnvConfig(lambda: DictPointEnv(length=3), image_resize=(16, 16), num_envs=2))
+    obs = env.reset(seed=0)
+    last = obs
+    for _ in range(3):
+        step = env.step(np.full((2, 1), 1.0, np.float32))  # always right: x grows until the end
+        last, obs = obs, step.obs
+    assert step.truncated.all()
+    # next_obs holds the final observations (x moved right from the previous step), obs the new first ones
+    assert np.all(step.next_obs["position"][:, 0] >= last["position"][:, 0])
+    assert not np.allclose(step.next_obs["position"], step.obs["position"])
+    assert step.next_obs["image"].shape == (2, 16, 16, 3) and step.next_obs["image"].dtype == np.uint8

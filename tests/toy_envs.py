@@ -79,3 +79,21 @@ class PixelPointEnv(gym.Env):
 
     def render(self):
         return self._obs()
+
+
+class DictPointEnv(PixelPointEnv):
+    """PixelPointEnv with a Dict observation: {'image': the 40x40x3 frame, 'position': [x / 40]}
+    (image + vector, as many robotics envs give)."""
+
+    def __init__(self, length: int = 20, render_mode=None):
+        super().__init__(length, render_mode=render_mode)
+        self.observation_space = gym.spaces.Dict({
+            "image": gym.spaces.Box(0, 255, (self.size, self.size, 3), np.uint8),
+            "position": gym.spaces.Box(0.0, 1.0, (1,), np.float64),
+        })
+
+    def _obs(self):
+        return {"image": super()._obs(), "position": np.array([self.x / self.size])}
+
+    def render(self):
+        return super()._obs()

@@ -24,7 +24,15 @@ from srl_tf.memory.replay import ReplayBuffer
 class Agent:
     """Base class of every algorithm's agent."""
 
+    accepts_dict_obs = False  # whether the agent takes Dict observations (spec.obs_spaces)
+
     def __init__(self, config: RLConfig, spec: EnvSpec, num_envs: int = 1):
+        if spec.obs_spaces is not None and not self.accepts_dict_obs:
+            raise ConfigError(
+                f"{config.name} takes a vector or an image observation, but '{spec.name}' has Dict observations "
+                f"with keys {sorted(spec.obs_spaces)}. Use dreamer_v3 (which encodes every key), or wrap the env "
+                "(gymnasium.wrappers.FlattenObservation for vectors only)."
+            )
         self.config = config
         self.spec = spec
         self.num_envs = num_envs

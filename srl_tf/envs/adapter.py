@@ -18,7 +18,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from srl_tf.config import EnvConfig
-from srl_tf.envs.wrappers import ActionRepeat, AddChannel, ChannelStack, DiscretizeAction, ResizeImage
+from srl_tf.envs.wrappers import ActionRepeat, AddChannel, ChannelStack, DictObservation, DiscretizeAction, ResizeImage
 from srl_tf.errors import ConfigError, EnvError
 
 
@@ -36,6 +36,7 @@ class EnvSpec:
     action_low: np.ndarray | None
     action_high: np.ndarray | None
     max_episode_steps: int | None
+    obs_spaces: dict | None = None  # Dict observations: key → (shape, dtype, is_image); None otherwise
 
     @property
     def action_dim(self) -> int:
@@ -80,6 +81,16 @@ def make_env(cfg: EnvConfig, render_mode: str | None = None, action_division_num
     if cfg.max_episode_steps is not None:
         env = gym.wrappers.TimeLimit(env, cfg.max_episode_steps)
     obs_space = env.observation_space
+    if isinstance(obs_space, gym.spaces.Dict):
+        if cfg.frame_stack > 1:
+            raise ConfigError(
+                f"EnvConfig.frame_stack={cfg.frame_stack} is not supported for the Dict observations of "
+                f"'{cfg.display_name}'; use frame_stack=1 (recurrent agents such as Dreamer need no stacking)."
+            )
+        env = DictObservation(env, cfg.image_resize, cfg.image_grayscale)
+        if action_division_num > 0 and isinstance(env.action_space, gym.spaces.Box):
+            env = DiscretizeAction(env, action_division_num)
+        return env
     if _is_image_space(obs_space):
         if len(obs_space.shape) == 2:
             env = AddChannel(env)
@@ -101,8 +112,7 @@ def make_env(cfg: EnvConfig, render_mode: str | None = None, action_division_num
     return env
 
 
-def check_spaces(env: gym.Env, name: str) -> None:
-    obs, act = env.observation_space, env.action_space
+def _check_obs_box(obs: gym.Space, name: str) -> None:
     if not isinstance(obs, gym.spaces.Box) or len(obs.shape) not in (1, 2, 3):
         raise EnvError(
             f"Observation space {obs} of '{name}' is not supported; srl_tf takes a 1-D vector Box or "
@@ -112,6 +122,17 @@ def check_spaces(env: gym.Env, name: str) -> None:
         raise EnvError(
             f"Observation space {obs} of '{name}': multi-dimensional observations must be uint8 images."
         )
+
+
+def check_spaces(env: gym.Env, name: str) -> None:
+    obs, act = env.observation_space, env.action_space
+    if isinstance(obs, gym.spaces.Dict):  # e.g. {'image': uint8 (H, W, C), 'state': (n,)}
+        if not obs.spaces:
+            raise EnvError(f"Observation space {obs} of '{name}' is an empty Dict.")
+        for key, sub in obs.spaces.items():
+            _check_obs_box(sub, f"{name}['{key}']")
+    else:
+        _check_obs_box(obs, name)
     if isinstance(act, gym.spaces.Discrete):
         return
     if isinstance(act, gym.spaces.Box):
@@ -127,6 +148,15 @@ def spec_of(env: gym.Env, name: str) -> EnvSpec:
     obs, act = env.observation_space, env.action_space
     discrete = isinstance(act, gym.spaces.Discrete)
     max_steps = env.spec.max_episode_steps if env.spec is not None else None
+    if isinstance(obs, gym.spaces.Dict):
+        spaces = {k: (tuple(sp.shape), np.dtype(sp.dtype), _is_image_space(sp)) for k, sp in obs.spaces.items()}
+        return EnvSpec(
+            name=name, obs_shape=(), obs_dtype=np.dtype(np.float32), is_image=False, discrete=discrete,
+            n_actions=int(act.n) if discrete else 0, action_shape=() if discrete else tuple(act.shape),
+            action_low=None if discrete else act.low.astype(np.float32),
+            action_high=None if discrete else act.high.astype(np.float32),
+            max_episode_steps=max_steps, obs_spaces=spaces,
+        )
     return EnvSpec(
         name=name,
         obs_shape=tuple(obs.shape),
@@ -188,9 +218,13 @@ class VecEnvAdapter:
         self.episode_return += reward
         self.episode_length += 1
         if done.any():
-            next_obs = obs.copy()
+            next_obs = {k: v.copy() for k, v in obs.items()} if isinstance(obs, dict) else obs.copy()
             for i in np.flatnonzero(done):
-                next_obs[i] = info["final_obs"][i]
+                if isinstance(obs, dict):
+                    for k in next_obs:
+                        next_obs[k][i] = info["final_obs"][i][k]
+                else:
+                    next_obs[i] = info["final_obs"][i]
                 self.finished.append((float(self.episode_return[i]), int(self.episode_length[i])))
             self.final_return[done] = self.episode_return[done]
             self.episode_return[done] = 0

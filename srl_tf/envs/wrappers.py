@@ -115,6 +115,56 @@ class ResizeImage(gym.ObservationWrapper):
         )
 
 
+def _resize(obs: np.ndarray, shape: tuple) -> np.ndarray:
+    from PIL import Image
+
+    size = (shape[1], shape[0])  # Pillow takes (width, height)
+    return np.stack(
+        [np.asarray(Image.fromarray(obs[..., c]).resize(size, Image.Resampling.BILINEAR)) for c in range(obs.shape[-1])],
+        axis=-1,
+    )
+
+
+class DictObservation(gym.ObservationWrapper):
+    """Processes each entry of a ``Dict`` observation: uint8 images get a channel axis when they have
+    none, optional grayscale and resize (as for plain image observations); vectors become float32.
+
+    >>> DictObservation(env, resize=(64, 64))   # {'image': (96, 96, 3) uint8, 'state': (5,)} → 64×64 images
+    """
+
+    def __init__(self, env: gym.Env, resize: tuple | None = None, grayscale: bool = False):
+        super().__init__(env)
+        self.resize, self.grayscale = resize, grayscale
+        self.image_keys = [k for k, sp in env.observation_space.spaces.items() if sp.dtype == np.uint8 and len(sp.shape) in (2, 3)]
+        spaces = {}
+        for key, sp in env.observation_space.spaces.items():
+            if key in self.image_keys:
+                h, w = sp.shape[:2]
+                c = 1 if len(sp.shape) == 2 or grayscale else sp.shape[2]
+                if resize is not None:
+                    h, w = int(resize[0]), int(resize[1])
+                spaces[key] = gym.spaces.Box(0, 255, (h, w, c), np.uint8)
+            else:
+                spaces[key] = gym.spaces.Box(sp.low.astype(np.float32), sp.high.astype(np.float32), sp.shape, np.float32)
+        self.observation_space = gym.spaces.Dict(spaces)
+
+    def observation(self, observation):
+        out = {}
+        for key, value in observation.items():
+            if key not in self.image_keys:
+                out[key] = np.asarray(value, np.float32)
+                continue
+            img = np.asarray(value, np.uint8)
+            if img.ndim == 2:
+                img = img[..., None]
+            if self.grayscale and img.shape[-1] == 3:
+                img = np.round(img @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None]
+            if self.resize is not None and img.shape[:2] != tuple(self.resize):
+                img = _resize(img, self.resize)
+            out[key] = img
+        return out
+
+
 class MaskVelocity(gym.ObservationWrapper):
     """Hides the velocity entries of a vector observation, making the task partially observed (a
     memory-based policy must infer velocities from the history).

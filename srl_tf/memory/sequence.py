@@ -30,7 +30,7 @@ import numpy as np
 class SequenceBatch(NamedTuple):
     """Arrays of shape (batch, length, ...)."""
 
-    obs: np.ndarray
+    obs: np.ndarray  # or a dict of arrays for Dict observations
     action: np.ndarray
     reward: np.ndarray
     is_first: np.ndarray  # float32 0/1
@@ -55,7 +55,11 @@ class SequenceMemory:
         self.num_envs = num_envs
         self.slots = max(2, -(-capacity // num_envs))
         shape = (num_envs, self.slots)
-        self.obs = np.zeros(shape + tuple(obs_shape), obs_dtype)
+        # ``obs_shape`` may be a dict key → (shape, dtype) for Dict observations (one array per key)
+        if isinstance(obs_shape, dict):
+            self.obs = {k: np.zeros(shape + tuple(sh), dt) for k, (sh, dt) in obs_shape.items()}
+        else:
+            self.obs = np.zeros(shape + tuple(obs_shape), obs_dtype)
         self.action = np.zeros(shape + (action_dim,), np.float32)
         self.reward = np.zeros(shape, np.float32)
         self.is_first = np.zeros(shape, bool)
@@ -71,7 +75,11 @@ class SequenceMemory:
 
     def _put(self, env: int, obs, action, reward: float, first: bool, terminal: bool) -> None:
         i = self.written[env] % self.slots
-        self.obs[env, i] = obs
+        if isinstance(self.obs, dict):
+            for k, arr in self.obs.items():
+                arr[env, i] = obs[k]
+        else:
+            self.obs[env, i] = obs
         self.action[env, i] = action
         self.reward[env, i] = reward
         self.is_first[env, i] = first
@@ -82,11 +90,14 @@ class SequenceMemory:
         """One env step of every stream: ``obs`` was acted on with ``action`` (a float vector, e.g.
         one-hot), giving ``reward`` and ``next_obs`` (the final observation where the episode
         ended). The first observation of an episode is stored on the first call that sees it."""
+        def row(x, e):
+            return {k: v[e] for k, v in x.items()} if isinstance(x, dict) else x[e]
+
         for e in range(self.num_envs):
             if not self._episode_open[e]:
-                self._put(e, obs[e], 0.0, 0.0, True, False)
+                self._put(e, row(obs, e), 0.0, 0.0, True, False)
                 self._episode_open[e] = True
-            self._put(e, next_obs[e], action[e], reward[e], False, bool(terminated[e]))
+            self._put(e, row(next_obs, e), action[e], reward[e], False, bool(terminated[e]))
             if terminated[e] or truncated[e]:
                 self._episode_open[e] = False
 
@@ -98,8 +109,9 @@ class SequenceMemory:
     def _gather(self, env: np.ndarray, start: np.ndarray, length: int) -> SequenceBatch:
         idx = (start[:, None] + np.arange(length)[None, :]) % self.slots
         e = env[:, None]
+        obs = {k: v[e, idx] for k, v in self.obs.items()} if isinstance(self.obs, dict) else self.obs[e, idx]
         return SequenceBatch(
-            self.obs[e, idx],
+            obs,
             self.action[e, idx],
             self.reward[e, idx],
             self.is_first[e, idx].astype(np.float32),

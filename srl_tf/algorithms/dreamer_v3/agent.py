@@ -33,6 +33,12 @@ class Agent(base.Agent):
     """Dreamer V1 / V2 / V3, chosen by the config's loss types and network options."""
 
     config: Config
+    accepts_dict_obs = True
+
+    def obs_signature(self, leading=(None,)):
+        if self.spec.obs_spaces is None:
+            return super().obs_signature(leading)
+        return {k: tf.TensorSpec(tuple(leading) + sh, tf.as_dtype(dt)) for k, (sh, dt, _) in self.spec.obs_spaces.items()}
 
     def __init__(self, config: Config, spec, num_envs: int = 1):
         super().__init__(config, spec, num_envs)
@@ -57,7 +63,8 @@ class Agent(base.Agent):
         self.actor_opt.build(self.actor.trainable_variables)
         self.critic_opt.build(self.critic.trainable_variables)
 
-        self.memory = SequenceMemory(cfg.memory.capacity, spec.obs_shape, spec.obs_dtype, spec.action_dim,
+        obs_layout = {k: (sh, dt) for k, (sh, dt, _) in spec.obs_spaces.items()} if spec.obs_spaces else spec.obs_shape
+        self.memory = SequenceMemory(cfg.memory.capacity, obs_layout, spec.obs_dtype, spec.action_dim,
                                      num_envs, cfg.sequence_sampling)
         self.stream = cfg.sequence_sampling == "stream"
         self._carry = {k: tf.Variable(v, trainable=False) for k, v in self.rssm.initial(cfg.batch_size).items()}
@@ -102,7 +109,7 @@ class Agent(base.Agent):
         return self.env_steps < self.config.memory.warmup_size
 
     def act(self, obs, explore: bool = True, state=None, is_first=None):
-        n = len(obs)
+        n = len(next(iter(obs.values()))) if isinstance(obs, dict) else len(obs)
         if state is None:
             state = self.initial_state(n)
             is_first = np.ones(n, bool)
@@ -247,35 +254,36 @@ class Agent(base.Agent):
 
     # ---- inspection --------------------------------------------------------------------------
 
-    def open_loop_prediction(self, obs: np.ndarray, action: np.ndarray, is_first: np.ndarray,
+    def open_loop_prediction(self, obs, action: np.ndarray, is_first: np.ndarray,
                              context: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Reconstructions of a stored sequence (batch (1, T)) and an open-loop prediction: the
-        posterior sees the first ``context`` observations, then the prior is rolled forward with the
-        recorded actions alone. Returns (real, reconstruction, prediction) in observation space; the
-        prediction repeats the reconstruction for the context steps."""
+        """Reconstructions of a stored sequence (batch (1, T); for Dict observations a dict of such
+        arrays) and an open-loop prediction: the posterior sees the first ``context`` observations,
+        then the prior is rolled forward with the recorded actions alone. Returns the image part as
+        (real, reconstruction, prediction), uint8 (T, H, W, C); the prediction repeats the
+        reconstruction for the context steps."""
         rssm, coder = self.rssm, self.wm.coder
-        if not 1 <= context < obs.shape[1]:
-            raise ValueError(f"context={context} must be in [1, {obs.shape[1] - 1}] for a sequence of {obs.shape[1]} steps.")
+        length = action.shape[1]
+        if not 1 <= context < length:
+            raise ValueError(f"context={context} must be in [1, {length - 1}] for a sequence of {length} steps.")
         embed = coder.encode(obs)
         posts, _, _ = rssm.observe(embed, action, is_first, sample=False)
-        recon = coder.decode(rssm.get_feat(posts))
+        feats = [rssm.get_feat(posts)[:, :context]]
         state = {k: v[:, context - 1] for k, v in posts.items()}
-        preds = []
-        for t in range(context, obs.shape[1]):
-            first = is_first[:, t : t + 1]
-            if np.any(first):  # a new episode begins: the open-loop prediction cannot know its frame
+        for t in range(context, length):
+            if is_first[0, t]:  # a new episode begins: the open-loop prediction cannot know its frame
                 state = rssm.initial(1)
             state = rssm.img_step(state, action[:, t], sample=False)
-            preds.append(coder.decode(rssm.get_feat(state)))
-        pred = tf.concat([recon[:, :context], tf.stack(preds, axis=1)], axis=1)
-        return obs[0], coder.to_observation(recon[0]), coder.to_observation(pred[0])
+            feats.append(rssm.get_feat(state)[:, None])
+        recon = coder.decode_image(rssm.get_feat(posts))
+        pred = coder.decode_image(tf.concat(feats, axis=1))
+        return np.asarray(coder.image(obs))[0], recon[0], pred[0]
 
     def save_prediction_gif(self, path: str, length: int = 50, context: int = 5, fps: int = 10) -> str:
         """Writes a GIF of real frames | reconstruction | open-loop prediction from ``context``
         frames, on the newest ``length`` steps of the first env stream in memory."""
         from srl_tf.render import annotate, save_gif
 
-        if not self.spec.is_image:
+        if self.wm.coder.image_key is None:
             raise ValueError("save_prediction_gif needs image observations; this env has vector observations.")
         seq = self.memory.latest(0, length)
         real, recon, pred = self.open_loop_prediction(seq.obs, seq.action, seq.is_first, context)

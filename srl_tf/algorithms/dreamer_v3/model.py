@@ -60,19 +60,19 @@ def _mlp(cfg: Config, sizes, out_dim: int | None = None, zero_init: bool = False
 
 
 class ObsCoder(keras.Model):
-    """Encoder and decoder of one observation space (a vector or an HxWxC uint8 image).
+    """Encoder and decoder of one observation array: a vector (n,) or an HxWxC uint8 image.
 
     Vectors: symlog (when ``symlog_inputs``) → MLP; the decoder predicts the (symlogged) vector.
     Images: x/255 − 0.5 → CNN; the decoder predicts that normalised image. ``nll`` is the
     negative log-likelihood per time step, summed over features / pixels."""
 
-    def __init__(self, cfg: Config, spec, **kwargs):
+    def __init__(self, cfg: Config, obs_shape: tuple, is_image: bool, label: str = "observation", **kwargs):
         super().__init__(**kwargs)
-        self.cfg, self.is_image = cfg, spec.is_image
-        self.obs_shape = tuple(spec.obs_shape)
+        self.cfg, self.is_image = cfg, is_image
+        self.obs_shape = tuple(obs_shape)
         if self.is_image:
             if len(self.obs_shape) != 3:
-                raise ConfigError(f"Dreamer needs HxWxC images, got observation shape {self.obs_shape}.")
+                raise ConfigError(f"Dreamer needs HxWxC images, got {label} shape {self.obs_shape}.")
             try:
                 if cfg.image_encoder == "residual":
                     self.encoder = ResidualEncoderV3(cfg.cnn_depth, cfg.cnn_blocks, activation=cfg.dense_activation)
@@ -81,13 +81,13 @@ class ObsCoder(keras.Model):
                 self.encoder.build((None, *self.obs_shape))
             except ConfigError as e:
                 raise ConfigError(
-                    f"{e} (image_encoder={cfg.image_encoder!r}; set EnvConfig.image_resize=(64, 64))"
+                    f"{e} ({label}; image_encoder={cfg.image_encoder!r}; set EnvConfig.image_resize=(64, 64))"
                 ) from None
             self.embed_dim = self.encoder.out_dim
         else:
             if len(self.obs_shape) != 1:
                 raise ConfigError(
-                    f"Dreamer takes vector observations of shape (n,) or HxWxC uint8 images; got shape "
+                    f"Dreamer takes vector observations of shape (n,) or HxWxC uint8 images; got {label} shape "
                     f"{self.obs_shape}. Flatten the observation with a gymnasium wrapper."
                 )
             self.encoder = _mlp(cfg, cfg.encoder_decoder_mlp, name="obs_encoder")
@@ -138,6 +138,50 @@ class ObsCoder(keras.Model):
         return np.asarray(symexp(pred)) if self.cfg.symlog_inputs else pred
 
 
+class MultiCoder(keras.Model):
+    """One :class:`ObsCoder` per observation key (a single one for array observations): embeddings
+    are concatenated, reconstruction losses summed. Observations are arrays, or dicts of arrays for
+    Dict observation spaces (``spec.obs_spaces``)."""
+
+    def __init__(self, cfg: Config, spec, **kwargs):
+        super().__init__(**kwargs)
+        self.is_dict = spec.obs_spaces is not None
+        spaces = spec.obs_spaces if self.is_dict else {"obs": (spec.obs_shape, spec.obs_dtype, spec.is_image)}
+        self.keys = sorted(spaces)
+        self.coders = {k: ObsCoder(cfg, spaces[k][0], spaces[k][2], f"observation '{k}'" if self.is_dict else
+                                   "observation", name=f"obs_{k}") for k in self.keys}
+        self.embed_dim = sum(c.embed_dim for c in self.coders.values())
+        images = [k for k in self.keys if self.coders[k].is_image]
+        self.image_key = images[0] if images else None  # shown by prediction videos
+        self.built = True
+
+    def _parts(self, obs) -> dict:
+        return obs if self.is_dict else {"obs": obs}
+
+    def build_decoder(self, feat_size: int) -> None:
+        for coder in self.coders.values():
+            coder.build_decoder(feat_size)
+
+    def encode(self, obs) -> tf.Tensor:
+        parts = self._parts(obs)
+        embeds = [self.coders[k].encode(parts[k]) for k in self.keys]
+        return embeds[0] if len(embeds) == 1 else tf.concat(embeds, axis=-1)
+
+    def nll(self, feat, obs) -> tf.Tensor:
+        parts = self._parts(obs)
+        return tf.add_n([self.coders[k].nll(feat, parts[k]) for k in self.keys])
+
+    def image(self, obs):
+        """The image part of an observation (the observation itself when it is an image), or None."""
+        if self.image_key is None:
+            return None
+        return self._parts(obs)[self.image_key]
+
+    def decode_image(self, feat) -> np.ndarray:
+        coder = self.coders[self.image_key]
+        return coder.to_observation(coder.decode(feat))
+
+
 class ScalarHead(keras.Model):
     """Reward or critic: twohot over 255 symlog bins (zero-initialised output) or a unit-variance
     Normal mean. ``mean(feat)`` is the prediction, ``log_prob(feat, target)`` its log-likelihood."""
@@ -173,7 +217,7 @@ class WorldModel(keras.Model):
 
     def __init__(self, cfg: Config, spec, **kwargs):
         super().__init__(**kwargs)
-        self.coder = ObsCoder(cfg, spec, name="obs")
+        self.coder = MultiCoder(cfg, spec, name="obs")
         self.action_dim = spec.action_dim
         self.rssm = RSSM(
             spec.action_dim, self.coder.embed_dim, deter=cfg.rssm_deter_size, stoch=cfg.rssm_stoch_size,
