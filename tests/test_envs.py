@@ -103,12 +103,13 @@ def test_unknown_env_id_names_it_and_suggests_a_close_one():
 @pytest.mark.parametrize(
     "obs_space",
     [
-        gym.spaces.Dict({"a": gym.spaces.Box(0, 1, (2,), np.float32)}),
+        gym.spaces.Dict({"a": gym.spaces.Box(0, 1, (2,), np.float32), "b": gym.spaces.Discrete(3)}),
+        gym.spaces.Dict({}),
         gym.spaces.Discrete(5),
         gym.spaces.Box(0, 1, (8, 8, 3), np.float32),  # a non-uint8 "image"
         gym.spaces.Box(0, 1, (2, 2, 2, 2), np.float32),
     ],
-    ids=["dict", "discrete", "float-image", "4d"],
+    ids=["dict-with-discrete-entry", "empty-dict", "discrete", "float-image", "4d"],
 )
 def test_unsupported_observation_space_is_an_env_error(obs_space):
     env_fn = _env_with_spaces(obs_space, gym.spaces.Discrete(2))
