@@ -76,12 +76,39 @@ class DenseNormAct(keras.layers.Layer):
         return {**super().get_config(), "units": self.units, "activation": self.activation_name, "norm": self.norm}
 
 
-def mlp_v3(sizes: Sequence[int], activation: str = "silu", norm: bool = True, name: str | None = None) -> keras.Sequential:
+class DenseStack(keras.layers.Layer):
+    """:class:`DenseNormAct` units of the given widths and an optional linear output layer
+    (zero-initialised for twohot heads, so that they predict 0 at first). Unlike a built
+    ``keras.Sequential`` it accepts any number of leading batch axes, e.g. (B, T, F) or (H, N, F)."""
+
+    def __init__(self, sizes: Sequence[int], activation: str = "silu", norm: bool = True,
+                 out_dim: int | None = None, zero_init: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        sizes = tuple(sizes)
+        if any(not isinstance(s, int) or s <= 0 for s in sizes):
+            raise ConfigError(f"DenseStack sizes={sizes!r} must all be positive integers.")
+        self.units = [DenseNormAct(s, activation, norm) for s in sizes]
+        init = "zeros" if zero_init else "glorot_uniform"
+        self.out = keras.layers.Dense(out_dim, kernel_initializer=init) if out_dim is not None else None
+
+    def build(self, input_shape):
+        width = input_shape[-1]
+        for unit in self.units:
+            unit.build((None, width))
+            width = unit.units
+        if self.out is not None:
+            self.out.build((None, width))
+        self.built = True
+
+    def call(self, x):
+        for unit in self.units:
+            x = unit(x)
+        return x if self.out is None else self.out(x)
+
+
+def mlp_v3(sizes: Sequence[int], activation: str = "silu", norm: bool = True, name: str | None = None) -> DenseStack:
     """A stack of :class:`DenseNormAct` units of the given widths (DreamerV3 MLP)."""
-    sizes = tuple(sizes)
-    if any(not isinstance(s, int) or s <= 0 for s in sizes):
-        raise ConfigError(f"mlp_v3 sizes={sizes!r} must all be positive integers.")
-    return keras.Sequential([DenseNormAct(s, activation, norm) for s in sizes], name=name)
+    return DenseStack(sizes, activation, norm, name=name)
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from srl_tf.nn.dreamer import (
     RSSM,
     ConvDecoderV2,
     ConvEncoderV2,
-    DenseNormAct,
+    DenseStack,
     ResidualDecoderV3,
     ResidualEncoderV3,
 )
@@ -30,33 +30,9 @@ tfd = tfp.distributions
 TWOHOT_BINS = 255
 
 
-class MLP(keras.layers.Layer):
-    """Dense units of the config's kind (:class:`DenseNormAct`) and an optional linear output
-    layer (zero-initialised for twohot heads). Accepts any number of leading batch axes."""
-
-    def __init__(self, cfg: Config, sizes, out_dim: int | None = None, zero_init: bool = False, **kwargs):
-        super().__init__(**kwargs)
-        self.units = [DenseNormAct(s, cfg.dense_activation, cfg.dense_norm) for s in sizes]
-        init = "zeros" if zero_init else "glorot_uniform"
-        self.out = keras.layers.Dense(out_dim, kernel_initializer=init) if out_dim is not None else None
-
-    def build(self, input_shape):
-        width = input_shape[-1]
-        for unit in self.units:
-            unit.build((None, width))
-            width = unit.units
-        if self.out is not None:
-            self.out.build((None, width))
-        self.built = True
-
-    def call(self, x):
-        for unit in self.units:
-            x = unit(x)
-        return x if self.out is None else self.out(x)
-
-
-def _mlp(cfg: Config, sizes, out_dim: int | None = None, zero_init: bool = False, name: str | None = None) -> MLP:
-    return MLP(cfg, sizes, out_dim, zero_init, name=name)
+def _mlp(cfg: Config, sizes, out_dim: int | None = None, zero_init: bool = False, name: str | None = None) -> DenseStack:
+    """Dense units of the config's kind and an optional linear output layer."""
+    return DenseStack(sizes, cfg.dense_activation, cfg.dense_norm, out_dim, zero_init, name=name)
 
 
 class ObsCoder(keras.Model):
