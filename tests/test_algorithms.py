@@ -6,7 +6,7 @@ import pytest
 from toy_envs import IdentityEnv, ImageIdentityEnv
 
 import srl_tf
-from srl_tf.algorithms import actor_critic, dqn, reinforce
+from srl_tf.algorithms import actor_critic, dqn, reinforce, sac
 from srl_tf.errors import ConfigError, EnvError
 
 
@@ -99,6 +99,40 @@ def test_two_runs_with_one_seed_match():
     assert rows_a and [r.get("reward0") for r in rows_a] == [r.get("reward0") for r in rows_b]
     assert [r.get("loss") for r in rows_a] == [r.get("loss") for r in rows_b]
     for a, b in zip(w_a, w_b):
+        np.testing.assert_array_equal(a, b)
+
+
+def _tiny_sac():
+    cfg = sac.Config(seed=0, batch_size=16)
+    cfg.memory.capacity, cfg.memory.warmup_size = 2_000, 50
+    cfg.policy_hidden_block.set_mlp((16,))
+    cfg.q_hidden_block.set_mlp((16,))
+    return cfg
+
+
+EVAL_IN_BETWEEN = [
+    ("dqn", lambda: tiny_dqn(), "CartPole-v1"),
+    ("reinforce", lambda: tiny_pg(reinforce), "CartPole-v1"),
+    ("actor_critic_pendulum", lambda: tiny_pg(actor_critic), "Pendulum-v1"),
+    ("sac", _tiny_sac, "Pendulum-v1"),
+]
+
+
+@pytest.mark.parametrize("name,make_cfg,env", EVAL_IN_BETWEEN, ids=[e[0] for e in EVAL_IN_BETWEEN])
+def test_evaluating_during_training_leaves_the_run_unchanged(name, make_cfg, env):
+    """Deterministic evaluation draws no random numbers: a run with evaluations in between ends
+    with the same weights as the same run without them."""
+
+    def run(enable_eval):
+        runner = srl_tf.Runner(env, make_cfg())
+        runner.set_history_on_memory(enable_eval=enable_eval, eval_episode=2, interval=100, eval_interval=100)
+        runner.train(max_steps=300, progress=False)
+        rows = runner.get_history().runs[0][1]
+        assert any("eval_reward0" in r for r in rows) == enable_eval
+        return [w for model in runner.agent.models().values() for w in model.get_weights()]
+
+    with_eval, without = run(True), run(False)
+    for a, b in zip(with_eval, without):
         np.testing.assert_array_equal(a, b)
 
 

@@ -71,7 +71,8 @@ def test_smoke_run_trains_and_evaluates(name, make_cfg, env):
     assert "q_loss" in row and all(np.isfinite(v) for v in row.values() if isinstance(v, float)), row
     returns = runner.evaluate(max_episodes=2)
     assert len(returns) == 2 and all(np.isfinite(returns))
-    assert agent.trace_counts == {"policy": 1, "train": 1}
+    expected = {"policy": 1, "policy_mode": 1, "train": 1} if isinstance(agent, sac.Agent) else {"policy": 1, "train": 1}
+    assert agent.trace_counts == expected
 
 
 def test_no_retrace_after_two_train_calls():

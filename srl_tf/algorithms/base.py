@@ -37,9 +37,15 @@ class Agent:
         self.spec = spec
         self.num_envs = num_envs
         self.rng = np.random.default_rng(config.seed)
+        # the generator of compiled functions' random numbers (one stateless seed per draw)
+        self.tf_rng = tf.random.Generator.from_seed(config.seed if config.seed is not None else 0)
         self.env_steps = 0  # transitions observed (summed over envs)
         self.train_count = 0  # gradient steps done
         self.trace_counts: dict[str, int] = {}
+
+    def _seed(self):
+        """A fresh stateless seed from the agent's generator (deterministic for a config seed)."""
+        return self.tf_rng.uniform_full_int((2,), tf.int32)
 
     # ---- what the Runner calls -----------------------------------------------------------
     def initial_state(self, batch_size: int):
@@ -255,6 +261,7 @@ class StochasticPolicyAgent(Agent):
         self.policy = PolicyNetwork(spec, config.hidden_block, getattr(config, "image_block", None), name="policy")
         self.policy(np.zeros((1,) + spec.obs_shape, spec.obs_dtype))
         self._policy_step = self.compile(self._policy_fn, "policy", [self.obs_signature()])
+        self._mode_step = self.compile(self._mode_fn, "policy_mode", [self.obs_signature()])
         self.last_raw_action = None
 
     def raw_action_signature(self, leading=(None,)) -> tf.TensorSpec:
@@ -263,18 +270,19 @@ class StochasticPolicyAgent(Agent):
         return tf.TensorSpec(tuple(leading) + self.spec.action_shape, tf.float32)
 
     def _policy_fn(self, obs):
-        dist = self.policy.distribution(obs)
-        sample = dist.sample()
-        mode = dist.mode()
-        if self.spec.discrete:
-            sample, mode = tf.cast(sample, tf.int32), tf.cast(mode, tf.int32)
-        return sample, mode
+        sample = self.policy.distribution(obs).sample(seed=self._seed())
+        return tf.cast(sample, tf.int32) if self.spec.discrete else sample
+
+    def _mode_fn(self, obs):
+        """The deterministic action. A function of its own, so that evaluating draws no random
+        numbers and leaves the training run's random stream as it was."""
+        mode = self.policy.distribution(obs).mode()
+        return tf.cast(mode, tf.int32) if self.spec.discrete else mode
 
     def act(self, obs, explore: bool = True, state=None, is_first=None):
         from srl_tf.distributions import to_env_action
 
-        sample, mode = self._policy_step(obs)
-        raw = (sample if explore else mode).numpy()
+        raw = (self._policy_step if explore else self._mode_step)(obs).numpy()
         if explore:
             self.last_raw_action = raw
         if self.spec.discrete:

@@ -134,7 +134,6 @@ class Agent(ContinuousOffPolicyAgent):
         self.q_optimizer.build(self.q_vars)
         self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="ddpg_critic_step")
         self._policy_loss = tf.Variable(0.0, trainable=False, name="ddpg_last_policy_loss")
-        self.tf_rng = tf.random.Generator.from_seed(config.seed if config.seed is not None else 0)
         self.ou_state = np.zeros((num_envs,) + spec.action_shape, np.float32)
         self._policy_step = self.compile(self.actor.call, "policy", [self.obs_signature()])
         self._train = self.compile(self._train_fn, "train", self.train_signature())

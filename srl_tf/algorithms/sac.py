@@ -137,8 +137,8 @@ class Agent(ContinuousOffPolicyAgent):
         self.q_optimizer.build(self.q_vars)
         self.alpha_optimizer = self.make_optimizer(config.lr_alpha)
         self.alpha_optimizer.build(self.temperature.trainable_variables)
-        self.tf_rng = tf.random.Generator.from_seed(config.seed if config.seed is not None else 0)
-        self._policy_step = self.compile(self._policy_fn, "policy", [self.obs_signature(), tf.TensorSpec((), tf.bool)])
+        self._policy_step = self.compile(self._policy_fn, "policy", [self.obs_signature()])
+        self._mode_step = self.compile(self._mode_fn, "policy_mode", [self.obs_signature()])
         self._train = self.compile(self._train_fn, "train", self.train_signature())
 
     def models(self):
@@ -156,17 +156,16 @@ class Agent(ContinuousOffPolicyAgent):
             q_target.set_weights(q.get_weights())
 
     # ---- acting ----------------------------------------------------------------------------
-    def _policy_fn(self, obs, explore):
-        dist = self.actor.distribution(obs)
-        sample, _ = tanh_normal_sample(dist, self._seed())
-        return tf.where(explore, sample, tanh_normal_mode(dist))
+    def _policy_fn(self, obs):
+        return tanh_normal_sample(self.actor.distribution(obs), self._seed())[0]
+
+    def _mode_fn(self, obs):
+        """The deterministic (evaluation) action; it draws no seed, so evaluating leaves the
+        training run's random stream as it was."""
+        return tanh_normal_mode(self.actor.distribution(obs))
 
     def _act_normalised(self, obs, explore):
-        return self._policy_step(obs, tf.constant(explore)).numpy()
-
-    def _seed(self):
-        """A fresh stateless seed from the agent's generator (deterministic for a config seed)."""
-        return self.tf_rng.uniform_full_int((2,), tf.int32)
+        return (self._policy_step if explore else self._mode_step)(obs).numpy()
 
     # ---- learning ----------------------------------------------------------------------------
     def critic_target(self, reward, next_obs, discount):
