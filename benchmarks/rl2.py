@@ -13,7 +13,7 @@
 Every seed is evaluated on the same held-out tasks (``srl_tf.envs.meta.HELD_OUT_TASK_SEED``) with the
 sampling policy. Each run writes its history to <out>/<family>_s<seed>; the script writes the
 adaptation curves of all seeds to <out>/<family>_adaptation.png and prints a markdown row for
-docs/benchmarks.md. The budgets are first choices, not yet run in full.
+docs/benchmarks.md (results of 1M-step runs there).
 """
 
 import argparse
