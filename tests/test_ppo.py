@@ -79,14 +79,16 @@ def test_rollout_sequences_are_contiguous_per_env_and_start_from_stored_state():
     np.testing.assert_array_equal(s["extra"], [[0, 2], [4, 6], [1, 3], [5, 7]])
 
 
-def recurrent_agent(num_envs=2):
-    cfg = tiny().set_recurrent(gru_units=8, sequence_length=4)
+def recurrent_agent(num_envs=2, shared=True):
+    cfg = tiny().set_recurrent(gru_units=8, sequence_length=4, shared=shared)
     runner = srl_tf.Runner(srl_tf.EnvConfig(masked_cartpole, num_envs=num_envs), cfg)
     return runner.agent
 
 
-def test_recurrent_state_resets_where_an_episode_begins():
-    agent = recurrent_agent()
+@pytest.mark.parametrize("shared", [True, False], ids=["shared_gru", "separate_value_gru"])
+def test_recurrent_state_resets_where_an_episode_begins(shared):
+    agent = recurrent_agent(shared=shared)
+    width = 8 if shared else 16  # a value GRU of its own carries its state beside the policy's
     rng = np.random.default_rng(0)
     obs = [rng.normal(size=(2, 2)).astype(np.float32) for _ in range(4)]
     state = agent.initial_state(2)
@@ -107,9 +109,29 @@ def test_recurrent_state_resets_where_an_episode_begins():
         _, v, h = agent.net.step(obs[t], s.h, first[t])
         s.h = h.numpy()
         values.append(v.numpy())
-    _, v_seq = agent.net.sequence(np.stack(obs, 1), np.zeros((2, 8), np.float32), first.T)
+    _, v_seq = agent.net.sequence(np.stack(obs, 1), np.zeros((2, width), np.float32), first.T)
     np.testing.assert_allclose(v_seq.numpy().reshape(2, 4), np.stack(values, 1), atol=1e-5)
-    assert before.shape == (2, 8)
+    assert before.shape == (2, width)
+
+
+def test_separate_value_gru_keeps_value_gradients_off_the_policy():
+    def grads_of_value(shared):
+        cfg = tiny().set_recurrent(gru_units=8, sequence_length=4, shared=shared)
+        net = srl_tf.Runner(srl_tf.EnvConfig(masked_cartpole), cfg).agent.net
+        obs = np.random.default_rng(0).normal(size=(3, 4, 2)).astype(np.float32)
+        with tf.GradientTape() as tape:
+            _, value = net.sequence(obs, np.zeros((3, net.state_size), np.float32), np.zeros((3, 4), np.float32))
+            loss = tf.reduce_sum(value**2)
+        return dict(zip([v.path for v in net.trainable_variables], tape.gradient(loss, net.trainable_variables)))
+
+    separate = grads_of_value(shared=False)
+    policy_gru = [g for k, g in separate.items() if k.startswith("gru/")]
+    value_gru = [g for k, g in separate.items() if k.startswith("value_gru/")]
+    assert policy_gru and value_gru
+    assert all(g is None or float(tf.reduce_max(tf.abs(g))) == 0 for g in policy_gru)
+    assert all(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in value_gru)
+    shared = grads_of_value(shared=True)  # the shared GRU does receive the value's gradient
+    assert any(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for k, g in shared.items() if k.startswith("gru/"))
 
 
 def test_recurrent_agent_layout_round_trip():
@@ -136,6 +158,8 @@ RUNS = [
     ("discrete_2envs", tiny, srl_tf.EnvConfig("CartPole-v1", num_envs=2)),
     ("continuous_normalized", continuous_cfg, srl_tf.EnvConfig("Pendulum-v1", num_envs=2)),
     ("recurrent_masked", lambda: tiny().set_recurrent(gru_units=8, sequence_length=8),
+     srl_tf.EnvConfig(masked_cartpole, num_envs=2)),
+    ("recurrent_separate_value_gru", lambda: tiny().set_recurrent(gru_units=8, sequence_length=8, shared=False),
      srl_tf.EnvConfig(masked_cartpole, num_envs=2)),
 ]
 

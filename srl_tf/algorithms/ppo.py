@@ -114,22 +114,28 @@ class Config(RLConfig):
     """GRU state size (recurrent)."""
     sequence_length: int = 16
     """Steps per training sequence (truncated BPTT); must divide capacity / num_envs and batch_size."""
+    gru_shared: bool = True
+    """One GRU feeds both the policy and the value layers (True), or the value has a GRU of its own
+    (False; the carried state is then both GRUs' states side by side, 2 × gru_units wide), so the
+    value loss cannot pull on the policy's memory."""
 
     name = "PPO"
 
-    def set_recurrent(self, gru_units: int = 64, sequence_length: int | None = None) -> Config:
-        """A GRU after the shared torso feeds the policy and value layers; training uses sequences."""
+    def set_recurrent(self, gru_units: int = 64, sequence_length: int | None = None, shared: bool = True) -> Config:
+        """A GRU after the shared torso feeds the policy and value layers (``shared=False``: one GRU
+        each); training uses sequences of ``sequence_length`` steps."""
         self.enable_recurrent = True
         self.gru_units = gru_units
+        self.gru_shared = shared
         if sequence_length is not None:
             self.sequence_length = sequence_length
         return self
 
-    def set_rl2(self, trial_steps: int, gru_units: int = 64) -> Config:
+    def set_rl2(self, trial_steps: int, gru_units: int = 64, shared: bool = True) -> Config:
         """RL² (Duan et al. 2016) on a :class:`~srl_tf.envs.meta.MetaTrial` env: recurrent PPO whose
         training sequences are whole trials (``sequence_length = trial_steps``), so the GRU state runs
         across the episodes of a trial and is reset only where a new trial begins."""
-        return self.set_recurrent(gru_units, sequence_length=trial_steps)
+        return self.set_recurrent(gru_units, sequence_length=trial_steps, shared=shared)
 
     def validate(self) -> None:
         super().validate()
@@ -215,12 +221,16 @@ class ActorCritic(keras.Model):
         self.reward_norm = RunningNormalization((), clip, center=False, name="reward_norm")  # used by the agent
         shared = spec.is_image or bool(config.hidden_block.layer_sizes)
         self.torso = torso(spec, config.hidden_block, config.image_block, name="torso") if shared else None
-        self.cell = keras.layers.GRUCell(config.gru_units, name="gru") if config.enable_recurrent else None
+        recurrent = config.enable_recurrent
+        self.cell = keras.layers.GRUCell(config.gru_units, name="gru") if recurrent else None
+        separate = recurrent and not config.gru_shared
+        self.value_cell = keras.layers.GRUCell(config.gru_units, name="value_gru") if separate else None
         self.policy_layers = mlp_layers(config.policy_block, "policy")
         self.head = PolicyHead(spec.discrete, spec.action_dim, config.init_log_std, name="policy_head")
         self.value_layers = mlp_layers(config.value_block, "value")
         self.value_out = keras.layers.Dense(1, name="value_out")
-        self.state_size = config.gru_units if config.enable_recurrent else 0
+        self.units = config.gru_units if recurrent else 0
+        self.state_size = self.units * (2 if separate else 1)
 
     def encode(self, obs):
         if self.obs_norm is not None:
@@ -238,10 +248,18 @@ class ActorCritic(keras.Model):
         return tf.squeeze(self.value_out(h), -1)
 
     def recur(self, x, state, is_first):
-        """One GRU step; the state is zeroed where an episode begins."""
+        """One GRU step (both GRUs when the value has its own); the state is zeroed where an episode
+        begins."""
         state = state * (1.0 - is_first)[:, None]
-        out, _ = self.cell(x, [state])
-        return out
+        if self.value_cell is None:
+            return self.cell(x, [state])[0]
+        u = self.units
+        return tf.concat([self.cell(x, [state[:, :u]])[0], self.value_cell(x, [state[:, u:]])[0]], -1)
+
+    def heads(self, h):
+        """(policy params, value) from the recurrent state h."""
+        hp, hv = (h, h) if self.value_cell is None else (h[:, : self.units], h[:, self.units :])
+        return self.policy_params(hp), self.value(hv)
 
     def call(self, obs):
         """Feed-forward: obs (B, ...) → (policy params, value)."""
@@ -251,7 +269,7 @@ class ActorCritic(keras.Model):
     def step(self, obs, state, is_first):
         """Recurrent, one step: → (policy params, value, new state)."""
         h = self.recur(self.encode(obs), state, is_first)
-        return self.policy_params(h), self.value(h), h
+        return (*self.heads(h), h)
 
     def sequence(self, obs, state, is_first):
         """Recurrent, sequences obs (B, L, ...) from ``state`` (B, U) with resets where is_first
@@ -263,8 +281,7 @@ class ActorCritic(keras.Model):
         for t in range(length):  # unrolled: the length is a static config value
             state = self.recur(x[:, t], state, is_first[:, t])
             outs.append(state)
-        h = tf.reshape(tf.stack(outs, axis=1), (-1, self.state_size))
-        return self.policy_params(h), self.value(h)
+        return self.heads(tf.reshape(tf.stack(outs, axis=1), (-1, self.state_size)))
 
 
 class RecurrentState:
