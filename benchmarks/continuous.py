@@ -4,6 +4,7 @@ SAC on HalfCheetah-v5, several seeds, evaluated over 10 deterministic episodes.
     python benchmarks/continuous.py                                  # sac td3 ddpg, seeds 0 1 2
     python benchmarks/continuous.py --algos cheetah --seeds 0        # SAC HalfCheetah-v5, 200k steps
     python benchmarks/continuous.py --algos sac --seeds 0 --steps 2000 --cheetah-steps 2000   # quick check
+    python benchmarks/continuous.py --algos cheetah --history runs/continuous   # also write histories
 
 Settings: SAC as in examples/pendulum_sac.py and examples/halfcheetah_sac.py; DDPG / TD3 with the
 RL-Zoo Pendulum settings (γ 0.98, lr 1e-3, 400x300 networks, Gaussian noise 0.1, 200k replay, 10k
@@ -52,12 +53,14 @@ def make(algo: str, seed: int):
     return "Pendulum-v1", pendulum_ddpg_config(seed, td3=algo == "td3")
 
 
-def run(algo: str, seed: int, steps: int):
+def run(algo: str, seed: int, steps: int, history: str | None = None):
     import srl_tf
 
     env, cfg = make(algo, seed)
     cfg.memory.warmup_size = min(cfg.memory.warmup_size, max(cfg.batch_size, steps // 2))
     runner = srl_tf.Runner(env, cfg)
+    if history:  # training-episode returns every 1% of the run; no evaluation until the end
+        runner.set_history_on_file(os.path.join(history, f"{algo}_seed{seed}"))
     t = time.time()
     runner.train(max_steps=steps, progress=False)
     wall = time.time() - t
@@ -70,13 +73,14 @@ def main():
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--steps", type=int, default=20_000, help="Pendulum-v1 env steps")
     p.add_argument("--cheetah-steps", type=int, default=200_000, help="HalfCheetah-v5 env steps")
+    p.add_argument("--history", help="write each run's history under this folder (<algo>_seed<N>)")
     args = p.parse_args()
 
     rows = []
     for algo in args.algos:
         steps = args.cheetah_steps if algo == "cheetah" else args.steps
         for seed in args.seeds:
-            ret, sps, wall = run(algo, seed, steps)
+            ret, sps, wall = run(algo, seed, steps, args.history)
             name = "SAC HalfCheetah-v5" if algo == "cheetah" else f"{algo.upper()} Pendulum-v1"
             rows.append((name, seed, steps, ret, sps, wall))
             print(f"{name} seed {seed}: eval {ret:.1f}, {sps:.0f} env steps/s, wall {wall:.0f}s", flush=True)
