@@ -5,9 +5,9 @@
 With these settings, 200k env steps gave 7748.6 / 7257.5 / 6729.7 (seeds 0 / 1 / 2, 10 deterministic
 episodes; docs/benchmarks.md), about 35 minutes per seed on 2 shared CPU cores.
 
-MuJoCo renders headless through EGL (MUJOCO_GL=egl, set below unless already set). On a machine
-without a GPU, EGL rendering inside a process that has loaded TensorFlow can crash (SIGSEGV); pass
---no-gif there (or MUJOCO_GL=osmesa with PyOpenGL's OSMesa installed).
+MuJoCo renders headless through EGL (MUJOCO_GL=egl, set below unless already set). The GIF's frames
+are rendered from the recorded states in a separate process without TensorFlow, because software
+EGL rendering inside a process that has loaded TensorFlow crashes on machines without a GPU.
 """
 
 import os

@@ -26,6 +26,61 @@ def format_action(action) -> str:
     return "[" + ", ".join(f"{v:+.2f}" for v in a.reshape(-1)) + "]"
 
 
+# Renders recorded MuJoCo states; runs in a child process that imports gymnasium and MuJoCo only.
+_MUJOCO_RENDER_SCRIPT = r"""
+import json, os, sys
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("MUJOCO_GL", "egl")
+import numpy as np
+import gymnasium as gym
+data = np.load(sys.argv[1], allow_pickle=False)
+spec = json.loads(str(data["spec"]))
+env = gym.make(spec["id"], render_mode="rgb_array", **spec["kwargs"])
+env.reset(seed=0)
+frames = []
+for qpos, qvel in zip(data["qpos"], data["qvel"]):
+    env.unwrapped.set_state(qpos, qvel)
+    frames.append(env.render())
+env.close()
+np.save(sys.argv[2], np.stack(frames))
+"""
+
+
+def is_mujoco_env(env) -> bool:
+    try:
+        from gymnasium.envs.mujoco import MujocoEnv
+    except Exception:  # mujoco not installed
+        return False
+    return isinstance(env.unwrapped, MujocoEnv)
+
+
+def mujoco_state(env) -> tuple[np.ndarray, np.ndarray]:
+    data = env.unwrapped.data
+    return data.qpos.copy(), data.qvel.copy()
+
+
+def render_mujoco_states(env_id: str, kwargs: dict, states: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    """Frames of a MuJoCo env set to each recorded (qpos, qvel), rendered in a child process that
+    never loads TensorFlow. Without a GPU, MuJoCo's headless (EGL / OSMesa) rendering in a process
+    that has loaded TensorFlow crashes with a segmentation fault; the child process avoids that."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "states.npz"), os.path.join(tmp, "frames.npy")
+        np.savez(src, qpos=np.stack([q for q, _ in states]), qvel=np.stack([v for _, v in states]),
+                 spec=np.array(json.dumps({"id": env_id, "kwargs": kwargs})))
+        out = subprocess.run([sys.executable, "-c", _MUJOCO_RENDER_SCRIPT, src, dst], capture_output=True, text=True)
+        if out.returncode != 0 or not os.path.exists(dst):
+            raise RuntimeError(
+                f"Rendering MuJoCo env '{env_id}' failed in its render process (exit {out.returncode}). Headless "
+                f"MuJoCo needs MUJOCO_GL=egl (or osmesa) and a working libEGL / OSMesa:\n{out.stderr[-2000:]}"
+            )
+        return list(np.load(dst))
+
+
 def save_gif(path: str, frames: Sequence[np.ndarray], fps: int = 30) -> str:
     import imageio.v2 as imageio
 

@@ -341,15 +341,30 @@ class Runner:
 
         if render and not os.environ.get("DISPLAY"):
             os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless: pygame-based renderers need no screen
-        env = make_env(self.env_config, "rgb_array" if render else None, self.rl_config.action_division_num)
+        from srl_tf.render import is_mujoco_env, mujoco_state, render_mujoco_states
+
+        cfg, division = self.env_config, self.rl_config.action_division_num
+        env = make_env(cfg, None, division)
+        # MuJoCo frames are rendered from the recorded states in a separate process (see
+        # render_mujoco_states); other envs render here.
+        states_only = render and isinstance(cfg.name, str) and is_mujoco_env(env) and _json_safe(cfg.kwargs)
+        if render and not states_only:
+            env.close()
+            env = make_env(cfg, "rgb_array", division)
+
+        def record(episode):
+            if states_only:
+                episode.frames.append(mujoco_state(env))
+            elif render:
+                episode.frames.append(env.render())
+
         episodes = []
         try:
             for ep in range(max_episodes):
                 obs, _ = env.reset(seed=self.rl_config.seed + 20_000 + ep)
                 episode = Episode()
                 state, is_first = self._agent.initial_state(1), np.ones(1, bool)
-                if render:
-                    episode.frames.append(env.render())
+                record(episode)
                 while True:
                     batch = {k: v[None] for k, v in obs.items()} if isinstance(obs, dict) else obs[None]
                     action = self._agent.act(batch, explore=explore, state=state, is_first=is_first)[0]
@@ -357,13 +372,15 @@ class Runner:
                     obs, reward, terminated, truncated, _ = env.step(action)
                     episode.actions.append(action)
                     episode.rewards.append(float(reward))
-                    if render:
-                        episode.frames.append(env.render())
+                    record(episode)
                     if terminated or truncated or (max_steps and len(episode) >= max_steps):
                         break
                 episodes.append(episode)
         finally:
             env.close()
+        if states_only:
+            for episode in episodes:
+                episode.frames = render_mujoco_states(cfg.name, dict(cfg.kwargs), episode.frames)
         return episodes
 
     def _captions(self, episode: Episode) -> list[str]:
@@ -421,6 +438,14 @@ class Runner:
     def model_summary(self) -> None:
         for model in self.agent.models().values():
             model.summary()
+
+
+def _json_safe(value) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 class _Progress:
