@@ -46,7 +46,7 @@ def pendulum_config(preset: str = "v3", seed: int = 0, jit: bool = True, lrs: tu
     cfg.batch_size, cfg.batch_length, cfg.horizon = 32, 15, 5
     cfg.memory.warmup_size, cfg.memory.capacity = 50, 100_000
     cfg.encoder_decoder_dist = "linear"
-    # The issue's configuration sets 0.1 after the preset for every preset. V1's paper value (3 nats)
+    # The Dreamer docs' configuration sets 0.1 after the preset, whatever the preset. V1's paper value (3 nats)
     # is meant for a 30-dimensional z: with 4 dimensions the KL stays under 3 nats (about 2.4 here),
     # so the KL term sends no gradient and the prior is never trained.
     cfg.free_nats = 0.1

@@ -61,8 +61,8 @@ def mujoco_state(env) -> tuple[np.ndarray, np.ndarray]:
 
 def render_mujoco_states(env_id: str, kwargs: dict, states: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
     """Frames of a MuJoCo env set to each recorded (qpos, qvel), rendered in a child process that
-    never loads TensorFlow. Without a GPU, MuJoCo's headless (EGL / OSMesa) rendering in a process
-    that has loaded TensorFlow crashes with a segmentation fault; the child process avoids that."""
+    never loads TensorFlow. Without a GPU, MuJoCo's headless EGL rendering in a process that has
+    loaded TensorFlow crashes with a segmentation fault; the child process avoids that."""
     import json
     import subprocess
     import sys
