@@ -46,12 +46,20 @@ np.save(sys.argv[2], np.stack(frames))
 """
 
 
-def is_mujoco_env(env) -> bool:
+def is_mujoco_id(env_id: str) -> bool:
+    """Whether a registered Gymnasium id builds a MuJoCo env (its entry point is a MujocoEnv
+    subclass), found from the registry without building the env."""
+    import gymnasium as gym
+
     try:
         from gymnasium.envs.mujoco import MujocoEnv
-    except Exception:  # mujoco not installed
+        from gymnasium.envs.registration import load_env_creator
+
+        creator = gym.spec(env_id).entry_point
+        creator = load_env_creator(creator) if isinstance(creator, str) else creator
+    except Exception:  # mujoco not installed, unknown id, or an entry point that does not import
         return False
-    return isinstance(env.unwrapped, MujocoEnv)
+    return isinstance(creator, type) and issubclass(creator, MujocoEnv)
 
 
 def mujoco_state(env) -> tuple[np.ndarray, np.ndarray]:

@@ -341,16 +341,13 @@ class Runner:
 
         if render and not os.environ.get("DISPLAY"):
             os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless: pygame-based renderers need no screen
-        from srl_tf.render import is_mujoco_env, mujoco_state, render_mujoco_states
+        from srl_tf.render import is_mujoco_id, mujoco_state, render_mujoco_states
 
         cfg, division = self.env_config, self.rl_config.action_division_num
-        env = make_env(cfg, None, division)
         # MuJoCo frames are rendered from the recorded states in a separate process (see
         # render_mujoco_states); other envs render here.
-        states_only = render and isinstance(cfg.name, str) and is_mujoco_env(env) and _json_safe(cfg.kwargs)
-        if render and not states_only:
-            env.close()
-            env = make_env(cfg, "rgb_array", division)
+        states_only = render and isinstance(cfg.name, str) and _json_safe(cfg.kwargs) and is_mujoco_id(cfg.name)
+        env = make_env(cfg, "rgb_array" if render and not states_only else None, division)
 
         def record(episode):
             if states_only:

@@ -223,6 +223,15 @@ def test_halfcheetah_gif_is_rendered_from_recorded_states(tmp_path):
     assert len(imageio.mimread(path)) == 6
 
 
+def test_mujoco_ids_are_found_from_the_registry():
+    """The rollout decides how to render before it builds the env: from the id's entry point."""
+    from srl_tf.render import is_mujoco_id
+
+    assert is_mujoco_id("HalfCheetah-v5") and is_mujoco_id("Hopper-v5")
+    assert not is_mujoco_id("Pendulum-v1") and not is_mujoco_id("CarRacing-v3")
+    assert not is_mujoco_id("NoSuchEnv-v0")
+
+
 # ---- bad input ---------------------------------------------------------------------------------
 
 
