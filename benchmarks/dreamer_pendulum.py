@@ -7,7 +7,9 @@ the first 1000.
     python benchmarks/dreamer_pendulum.py --presets v3 --seeds 0 1 2 --steps 30000
     python benchmarks/dreamer_pendulum.py --presets v1 v2 --seeds 0 --steps 50000
     python benchmarks/dreamer_pendulum.py --presets v1 --seeds 0 --steps 10000 --lrs 6e-4 8e-5 8e-5 --out runs/v1_paper_lrs
+    python benchmarks/dreamer_pendulum.py --presets v1 --seeds 1 --lrs 6e-4 8e-5 8e-5 --set actor_min_std=0.1 --out runs/v1_min_std
     python benchmarks/dreamer_pendulum.py --speed          # ms per train step, ours and srl-framework's
+    python benchmarks/dreamer_pendulum.py --plot eval.png --dirs runs/bench_dreamer/v1_s0 runs/bench_dreamer/v2_s0
 
 ``--speed`` times 60 full train steps (world model + imagination + actor + critic) after compilation
 on a stored batch; with ``--srl-framework PATH`` (an unpacked srl-framework 1.4.6 wheel) it also
@@ -19,6 +21,7 @@ Each run writes its history under runs/bench_dreamer/<preset>_s<seed> and prints
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import resource
 import subprocess
@@ -30,9 +33,10 @@ import numpy as np
 LAYERS = ("reward_layer_sizes", "cont_layer_sizes", "critic_layer_sizes", "actor_layer_sizes", "encoder_decoder_mlp")
 
 
-def pendulum_config(preset: str = "v3", seed: int = 0, jit: bool = True, lrs: tuple = (1e-4, 1e-4, 2e-5)):
+def pendulum_config(preset: str = "v3", seed: int = 0, jit: bool = True, lrs: tuple = (1e-4, 1e-4, 2e-5),
+                    overrides: dict | None = None):
     """The Pendulum configuration: sizes fixed across presets so that they compare. ``lrs``:
-    (lr_model, lr_critic, lr_actor)."""
+    (lr_model, lr_critic, lr_actor); ``overrides``: further fields set last (``--set NAME=VALUE``)."""
     from srl_tf.algorithms import dreamer_v3
 
     lr_model, lr_critic, lr_actor = lrs
@@ -51,13 +55,32 @@ def pendulum_config(preset: str = "v3", seed: int = 0, jit: bool = True, lrs: tu
     # so the KL term sends no gradient and the prior is never trained.
     cfg.free_nats = 0.1
     cfg.warmup_world_model = 1_000
+    for name, value in (overrides or {}).items():
+        if not hasattr(cfg, name):
+            raise SystemExit(f"--set {name}=...: the Dreamer config has no field {name!r}")
+        setattr(cfg, name, value)
     return cfg
 
 
-def learn(preset: str, seed: int, steps: int, out: str, eval_interval: int, lrs: tuple) -> tuple:
+def parse_overrides(items: list) -> dict:
+    """``NAME=VALUE`` strings to a dict, VALUE read as a Python literal where it is one."""
+    out = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects NAME=VALUE, got {item!r}")
+        try:
+            out[name.strip()] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            out[name.strip()] = text
+    return out
+
+
+def learn(preset: str, seed: int, steps: int, out: str, eval_interval: int, lrs: tuple,
+          overrides: dict | None = None) -> tuple:
     import srl_tf
 
-    runner = srl_tf.Runner(srl_tf.EnvConfig("Pendulum-v1"), pendulum_config(preset, seed, lrs=lrs))
+    runner = srl_tf.Runner(srl_tf.EnvConfig("Pendulum-v1"), pendulum_config(preset, seed, lrs=lrs, overrides=overrides))
     d = os.path.join(out, f"{preset}_s{seed}")
     runner.set_history_on_file(d, enable_eval=True, eval_episode=10, interval=1000, eval_interval=eval_interval)
     t = time.time()
@@ -106,6 +129,33 @@ print("SRL_MS", (time.time() - t) / 60 * 1000)
 """.replace("LAYERS", repr(LAYERS))
 
 
+def plot(path: str, dirs: list, target: float) -> str:
+    """Evaluation return against env steps for the runs in ``dirs`` (each labelled by its folder),
+    with the target as a dotted line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import srl_tf
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.3))
+    for d in dirs:
+        rows = srl_tf.Runner.load_histories(d).runs[0][1]
+        pts = [(r["step"], r["eval_reward0"]) for r in rows if r.get("eval_reward0") is not None]
+        label = os.path.relpath(d, os.path.dirname(os.path.dirname(os.path.abspath(d))))
+        ax.plot(*zip(*pts), "--s" if "v2" in os.path.basename(d) else "-o", ms=3, label=label)
+    ax.axhline(target, color="k", lw=0.8, ls=":", label=f"target {target:g}")
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("eval return (10 episodes)")
+    ax.set_title("Dreamer on Pendulum-v1")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return path
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--presets", nargs="+", default=["v3"], choices=["v1", "v2", "v3"])
@@ -114,10 +164,19 @@ def main():
     p.add_argument("--eval-interval", type=int, default=2000)
     p.add_argument("--lrs", type=float, nargs=3, default=[1e-4, 1e-4, 2e-5], metavar=("MODEL", "CRITIC", "ACTOR"),
                    help="learning rates (default: the Dreamer docs' 1e-4 1e-4 2e-5; V1's paper: 6e-4 8e-5 8e-5)")
+    p.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
+                   help="config fields set after the preset and the sizes, e.g. actor_min_std=0.1")
     p.add_argument("--out", default="runs/bench_dreamer")
     p.add_argument("--speed", action="store_true")
     p.add_argument("--srl-framework", default="", help="folder holding an unpacked srl-framework wheel")
+    p.add_argument("--plot", default="", metavar="PNG", help="plot the evaluation curves of --dirs into PNG and stop")
+    p.add_argument("--dirs", nargs="+", default=[], help="run folders for --plot")
+    p.add_argument("--target", type=float, default=-300.0, help="the dotted line in --plot")
     args = p.parse_args()
+
+    if args.plot:
+        print(plot(args.plot, args.dirs, args.target))
+        return
 
     if args.speed:
         for preset in args.presets:
@@ -132,7 +191,8 @@ def main():
     for preset in args.presets:
         steps = args.steps or (30_000 if preset == "v3" else 50_000)
         for seed in args.seeds:
-            evals, final, wall, rss, trains = learn(preset, seed, steps, args.out, args.eval_interval, tuple(args.lrs))
+            evals, final, wall, rss, trains = learn(preset, seed, steps, args.out, args.eval_interval, tuple(args.lrs),
+                                                   parse_overrides(args.set))
             best = max(e for _, e in evals)
             curve = ", ".join(f"{s // 1000}k: {e:.0f}" for s, e in evals)
             rows.append((preset, seed, steps, best, final, wall, rss, trains))

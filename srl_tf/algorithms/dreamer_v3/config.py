@@ -241,7 +241,9 @@ class Config(RLConfig):
         EMA target critic, windows inside episodes, γ = 0.99. Paper learning rates: lr_model 6e-4,
         lr_actor = lr_critic = 8e-5. The 3 free nats suit the 30-dimensional z: with a much smaller
         ``rssm_stoch_size`` the KL can stay below them, and then the prior is never trained (lower
-        ``free_nats`` with it, e.g. 0.1 for 4 dimensions)."""
+        ``free_nats`` with it, e.g. 0.1 for 4 dimensions). With no entropy term the continuous
+        actor can settle on actions at the bounds (bang-bang); docs/benchmarks.md shows this on
+        Pendulum."""
         self.rssm_deter_size, self.rssm_hidden_units = 200, 200
         self.rssm_stoch_size, self.rssm_classes, self.rssm_min_std = 30, 0, 0.1
         self.dense_activation, self.dense_norm = "elu", False
