@@ -9,6 +9,7 @@ the first 1000.
     python benchmarks/dreamer_pendulum.py --presets v1 --seeds 0 --steps 10000 --lrs 6e-4 8e-5 8e-5 --out runs/v1_paper_lrs
     python benchmarks/dreamer_pendulum.py --presets v1 --seeds 1 --lrs 6e-4 8e-5 8e-5 --set actor_min_std=0.1 --out runs/v1_min_std
     python benchmarks/dreamer_pendulum.py --speed          # ms per train step, ours and srl-framework's
+    python benchmarks/dreamer_pendulum.py --presets v1 --inspect runs/v1_paper_lrs/v1_s0/checkpoint
     python benchmarks/dreamer_pendulum.py --plot eval.png --dirs runs/bench_dreamer/v1_s0 runs/bench_dreamer/v2_s0
 
 ``--speed`` times 60 full train steps (world model + imagination + actor + critic) after compilation
@@ -129,6 +130,41 @@ print("SRL_MS", (time.time() - t) / 60 * 1000)
 """.replace("LAYERS", repr(LAYERS))
 
 
+def inspect_actor(checkpoint: str, preset: str, overrides: dict, episodes: int = 2) -> None:
+    """Loads weights written by a run and follows deterministic episodes, printing per episode the
+    return, the actor's pre-tanh mean |m| and standard deviation, and the share of actions at the
+    bounds (|a| > 0.99), over the episode and over its last 100 steps (the balancing part)."""
+    import gymnasium as gym
+    import tensorflow as tf
+
+    import srl_tf
+
+    runner = srl_tf.Runner(srl_tf.EnvConfig("Pendulum-v1"), pendulum_config(preset, 0, jit=False, overrides=overrides))
+    runner.load_parameter(checkpoint)
+    agent = runner.agent
+    if agent.config.actor_continuous_dist != "tanh_normal":
+        raise SystemExit("--inspect reads the 'tanh_normal' actor of the V1 / V2 presets")
+    env = gym.make("Pendulum-v1")
+    for ep in range(episodes):
+        obs, _ = env.reset(seed=100 + ep)
+        state, first = agent.initial_state(1), np.ones(1, bool)
+        means, stds, actions, ret = [], [], [], 0.0
+        for _ in range(200):
+            action = agent.act(obs[None].astype(np.float32), explore=False, state=state, is_first=first)
+            first = np.zeros(1, bool)
+            feat = agent.rssm.get_feat({k: tf.convert_to_tensor(v) for k, v in state["rssm"].items()})
+            normal = agent.actor.dist(feat).distribution.distribution
+            means.append(float(normal.loc[0, 0]))
+            stds.append(float(normal.scale[0, 0]))
+            actions.append(float(state["action"][0, 0]))
+            obs, reward, _, _, _ = env.step(action[0])
+            ret += reward
+        m, sd, a = np.abs(means), np.array(stds), np.abs(actions)
+        print(f"episode {ep}: return {ret:.1f}; pre-tanh |m| median {np.median(m):.2f}, p90 {np.percentile(m, 90):.2f}; "
+              f"std median {np.median(sd):.4f}, max {sd.max():.4f}; |a| > 0.99: {np.mean(a > 0.99):.2f} "
+              f"(last 100 steps {np.mean(a[100:] > 0.99):.2f})", flush=True)
+
+
 def plot(path: str, dirs: list, target: float) -> str:
     """Evaluation return against env steps for the runs in ``dirs`` (each labelled by its folder),
     with the target as a dotted line."""
@@ -172,7 +208,14 @@ def main():
     p.add_argument("--plot", default="", metavar="PNG", help="plot the evaluation curves of --dirs into PNG and stop")
     p.add_argument("--dirs", nargs="+", default=[], help="run folders for --plot")
     p.add_argument("--target", type=float, default=-300.0, help="the dotted line in --plot")
+    p.add_argument("--inspect", default="", metavar="CHECKPOINT",
+                   help="follow 2 deterministic episodes with the weights in CHECKPOINT (first of --presets, "
+                        "with --set) and print the actor's mean, std and the share of actions at the bounds")
     args = p.parse_args()
+
+    if args.inspect:
+        inspect_actor(args.inspect, args.presets[0], parse_overrides(args.set))
+        return
 
     if args.plot:
         print(plot(args.plot, args.dirs, args.target))
