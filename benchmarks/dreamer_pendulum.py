@@ -9,6 +9,7 @@ the first 1000.
     python benchmarks/dreamer_pendulum.py --presets v1 --seeds 0 --steps 10000 --lrs 6e-4 8e-5 8e-5 --out runs/v1_paper_lrs
     python benchmarks/dreamer_pendulum.py --presets v1 --seeds 1 --lrs 6e-4 8e-5 8e-5 --set actor_min_std=0.1 --out runs/v1_min_std
     python benchmarks/dreamer_pendulum.py --speed          # ms per train step, ours and srl-framework's
+    python benchmarks/dreamer_pendulum.py --speed --set jit_compile=False   # the same step without XLA
     python benchmarks/dreamer_pendulum.py --presets v1 --inspect runs/v1_paper_lrs/v1_s0/checkpoint
     python benchmarks/dreamer_pendulum.py --plot eval.png --dirs runs/bench_dreamer/v1_s0 runs/bench_dreamer/v2_s0
 
@@ -94,10 +95,10 @@ def learn(preset: str, seed: int, steps: int, out: str, eval_interval: int, lrs:
     return evals, final, wall, peak_rss_mb, runner.agent.train_count
 
 
-def speed(preset: str, n: int = 60) -> float:
+def speed(preset: str, n: int = 60, overrides: dict | None = None) -> float:
     import srl_tf
 
-    runner = srl_tf.Runner(srl_tf.EnvConfig("Pendulum-v1"), pendulum_config(preset))
+    runner = srl_tf.Runner(srl_tf.EnvConfig("Pendulum-v1"), pendulum_config(preset, overrides=overrides))
     runner.train(max_steps=60, progress=False)
     agent = runner.agent
     batch = agent.memory.sample(agent.config.batch_size, agent.config.batch_length, agent.rng)
@@ -223,7 +224,8 @@ def main():
 
     if args.speed:
         for preset in args.presets:
-            print(f"srl_tf dreamer {preset}: {speed(preset):.1f} ms per full train step", flush=True)
+            ms = speed(preset, overrides=parse_overrides(args.set))
+            print(f"srl_tf dreamer {preset}: {ms:.1f} ms per full train step", flush=True)
         if args.srl_framework:
             out = subprocess.run([sys.executable, "-c", SRL_SCRIPT, args.srl_framework], capture_output=True, text=True)
             ms = [line.split()[1] for line in out.stdout.splitlines() if line.startswith("SRL_MS")]
