@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from srl_tf.errors import ConfigError
+from srl_tf.errors import ConfigError, UnknownAttributeError
+from srl_tf.srl_names import srl_hint
 
 # --------------------------------------------------------------------------------------------
 # Strict attribute handling shared by every config object
@@ -29,7 +30,8 @@ def _suggest(name: str, valid: Sequence[str]) -> str:
 
 
 class _Strict:
-    """Rejects assignment to names that are not dataclass fields (a typo is an error)."""
+    """Rejects assignment to names that are not dataclass fields (a typo is an error), and answers
+    a name that SRL has but srl_tf does not with what to write instead."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         names = [f.name for f in dataclasses.fields(self)]  # type: ignore[arg-type]
@@ -37,9 +39,19 @@ class _Strict:
             raise ConfigError(
                 f"{type(self).__qualname__} has no field '{name}'.{_suggest(name, names)} "
                 f"Valid fields: {', '.join(sorted(n for n in names if not n.startswith('_')))}."
+                f"{srl_hint(name)}"
             )
         value = _coerce(self, name, value)
         object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: a misspelt or SRL-only name read or called.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        names = [f.name for f in dataclasses.fields(self)] + [n for n in dir(type(self)) if not n.startswith("_")]  # type: ignore[arg-type]
+        raise UnknownAttributeError(
+            f"{type(self).__qualname__} has no attribute '{name}'.{_suggest(name, names)}{srl_hint(name)}"
+        )
 
 
 def _coerce(obj: Any, name: str, value: Any) -> Any:
@@ -62,7 +74,7 @@ def config_dataclass(cls):
         for key in kwargs:
             if key not in names:
                 raise ConfigError(
-                    f"{cls.__qualname__}() got an unknown keyword '{key}'.{_suggest(key, names)}"
+                    f"{cls.__qualname__}() got an unknown keyword '{key}'.{_suggest(key, names)}{srl_hint(key)}"
                 )
         # Schedules passed as plain numbers are wrapped by __setattr__ after the default exists.
         numbers = {
@@ -182,6 +194,10 @@ class BlockConfig(_Strict):
         self.layer_norm = layer_norm
         return self
 
+    def set(self, layer_sizes: Sequence[int] = (64, 64), activation: str = "relu", layer_norm: bool = False):
+        """SRL's name for :meth:`set_mlp`."""
+        return self.set_mlp(layer_sizes, activation, layer_norm)
+
     def set_cnn(self, preset: str = "dqn", activation: str = "relu"):
         """A convolutional image encoder; ``preset`` in {'dqn' (Nature DQN), 'small'}."""
         self.kind, self.cnn_preset, self.activation = "cnn", preset, activation
@@ -246,9 +262,14 @@ class RLConfig(_Strict):
     """Discount factor γ."""
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     """Replay capacity and warm-up size."""
-    action_division_num: int = 0
-    """Split each dimension of a continuous action space into this many discrete actions for
-    algorithms that need discrete actions (0: do not split; such an env is then an error)."""
+    action_division_num: int | None = None
+    """Split each dimension of a continuous (Box) action space into this many evenly spaced
+    discrete actions. None (the default): 5 for algorithms that take only discrete actions (DQN),
+    no split for the others; an integer >= 2 splits for any algorithm that takes discrete actions;
+    0 never splits (a discrete-only algorithm on a continuous env is then an error)."""
+    observation_mode: str = "env"
+    """What the agent observes: 'env' (the env's observation) or 'render_image' (the env's rendered
+    rgb frame, as ``EnvConfig(render_image=True)``)."""
     max_grad_norm: float = 10.0
     """Global-norm gradient clipping (<= 0 disables it)."""
     seed: int | None = None
@@ -265,7 +286,15 @@ class RLConfig(_Strict):
         """Raises :class:`ConfigError` naming the first field out of range."""
         self._check_int("batch_size", low=1)
         self._check_range("discount", 0.0, 1.0)
-        self._check_int("action_division_num", low=0)
+        division = self.action_division_num
+        if division is not None and (
+            not isinstance(division, int) or isinstance(division, bool) or division < 0 or division == 1
+        ):
+            raise ConfigError(
+                f"action_division_num={division!r} is out of range; expected None (automatic), 0 (never split) "
+                "or an integer >= 2 (one action per dimension is no choice)."
+            )
+        self._check_choice("observation_mode", OBSERVATION_MODES)
         if self.seed is not None and not isinstance(self.seed, int):
             raise ConfigError(f"seed={self.seed!r} must be an int or None.")
         self.memory.check()
@@ -296,8 +325,20 @@ class RLConfig(_Strict):
         if v not in choices:
             raise ConfigError(f"{name}={v!r} is not allowed; choose one of {', '.join(map(repr, choices))}.")
 
+    def action_split(self) -> int:
+        """How many discrete actions each dimension of a continuous action space becomes for this
+        algorithm (0: no split). Discrete action spaces are never touched."""
+        if self.action_division_num is None:
+            return DEFAULT_ACTION_DIVISION if not self.supports_continuous else 0
+        return self.action_division_num
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+DEFAULT_ACTION_DIVISION = 5
+"""Actions per dimension when a discrete-only algorithm meets a continuous env (SRL's default)."""
+OBSERVATION_MODES = ("env", "render_image")
 
 
 @config_dataclass
@@ -314,6 +355,21 @@ class OffPolicyConfig(RLConfig):
         self.memory.check(self.batch_size)
         self._check_int("train_interval", low=1)
         self._check_int("gradient_steps", low=1)
+
+
+@config_dataclass
+class ContinuousOffPolicyConfig(OffPolicyConfig):
+    """Off-policy algorithms for bounded continuous actions (DDPG / TD3, SAC)."""
+
+    start_steps: int | None = None
+    """Env steps (summed over envs) of uniform random actions at the start, as SRL's and the
+    TD3 / SAC reference code's ``start_steps``; training may begin earlier, at
+    ``memory.warmup_size``. None: random actions until the warm-up is collected."""
+
+    def validate(self) -> None:
+        super().validate()
+        if self.start_steps is not None:
+            self._check_int("start_steps", low=0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,6 +402,10 @@ class EnvConfig(_Strict):
     """Parallel environments for collecting experience."""
     vectorization: str = "sync"
     """'sync' (one process) or 'async' (one subprocess per env)."""
+    render_image: bool = False
+    """Observe the env's rendered rgb frame (``render_mode='rgb_array'``) instead of its own
+    observation, so that any env that renders can be learned from pixels; the frame is processed
+    like any image observation (``image_resize``, ``image_grayscale``, ``frame_stack``)."""
 
     def validate(self) -> None:
         if not (isinstance(self.name, str) or callable(self.name)):
@@ -362,6 +422,8 @@ class EnvConfig(_Strict):
             raise ConfigError(
                 f"EnvConfig.image_resize={self.image_resize!r} must be (height, width), two integers >= 1."
             )
+        if not isinstance(self.render_image, bool):
+            raise ConfigError(f"EnvConfig.render_image={self.render_image!r} must be True or False.")
         if self.vectorization not in ("sync", "async"):
             raise ConfigError(f"EnvConfig.vectorization={self.vectorization!r}; choose 'sync' or 'async'.")
 

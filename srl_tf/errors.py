@@ -7,3 +7,8 @@ class ConfigError(ValueError):
 
 class EnvError(ValueError):
     """An environment cannot be made or has a space srl_tf does not support."""
+
+
+class UnknownAttributeError(ConfigError, AttributeError):
+    """A name read from a config or the Runner that does not exist; also an ``AttributeError``, so
+    ``hasattr`` and ``getattr(obj, name, default)`` keep working."""

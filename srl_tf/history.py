@@ -152,7 +152,8 @@ class Histories:
             if not pts:
                 continue
             xs, ys = zip(*pts)
-            line = ax.plot(xs, ys, label=label, alpha=0.35 if smooth > 1 else 1.0)[0]
+            marker = "o" if len(xs) <= 30 else None  # a run of few rows (or one) stays visible
+            line = ax.plot(xs, ys, label=label, marker=marker, markersize=4, alpha=0.35 if smooth > 1 else 1.0)[0]
             if smooth > 1 and len(ys) >= smooth:
                 avg = [sum(ys[max(0, i - smooth + 1) : i + 1]) / len(ys[max(0, i - smooth + 1) : i + 1]) for i in range(len(ys))]
                 ax.plot(xs, avg, color=line.get_color())

@@ -6,6 +6,7 @@ agent and drives it through :class:`srl_tf.algorithms.base.Agent`'s methods.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -15,9 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from srl_tf.callbacks import Callback
-from srl_tf.config import EnvConfig, RLConfig, as_env_config
-from srl_tf.errors import ConfigError
+from srl_tf.config import EnvConfig, RLConfig, _suggest, as_env_config
+from srl_tf.errors import ConfigError, UnknownAttributeError
 from srl_tf.history import Histories, HistoryWriter
+from srl_tf.logs import logger
+from srl_tf.srl_names import srl_hint
 
 
 @dataclass
@@ -54,6 +57,9 @@ class Runner:
         self.env_config.validate()
         self.rl_config = rl_config
         self.rl_config.validate()
+        if rl_config.observation_mode == "render_image" and not self.env_config.render_image:
+            # SRL's way of asking for pixels; the runner's own copy, the caller's EnvConfig is left as it was
+            self.env_config = EnvConfig(**{**vars(self.env_config), "render_image": True})
         if self.rl_config.seed is None:
             self.rl_config.seed = int(np.random.SeedSequence().entropy % (2**31))
         self._agent = None
@@ -75,6 +81,7 @@ class Runner:
         self.elapsed = 0.0
         self.last_metrics: dict = {}
         self._logged_step = -1
+        self.progress_options = ProgressOptions()
 
     # ------------------------------------------------------------------------------------------
     # set-up
@@ -87,7 +94,13 @@ class Runner:
         from srl_tf.envs import VecEnvAdapter
 
         keras.utils.set_random_seed(self.rl_config.seed)
-        self._env = VecEnvAdapter(self.env_config, self.rl_config.action_division_num)
+        self._env = VecEnvAdapter(self.env_config, self.rl_config.action_split())
+        if self._env.split is not None:
+            division, dims = self._env.split
+            logger.info(
+                f"{self.rl_config.name} on a continuous action space: each of the {dims} action dimensions "
+                f"split into {division} actions; set rl_config.action_division_num to change"
+            )
         self._agent = self.rl_config.make_agent(self._env.spec, self._env.num_envs)
 
     @property
@@ -191,14 +204,22 @@ class Runner:
             self._writer = HistoryWriter(self.history_dir, append=self.step > 0)  # resumed runs continue
             self._writer.write_config(self._config_dict())
         start_step, start_train, start_ep = self.step, agent.train_count, self.episode
-        log_every = self.log_interval or max(1, (max_steps or 100_000) // 100)
-        eval_every = self.eval_interval or max(log_every, (max_steps or 100_000) // 20)
-        next_log, next_eval = self.step + log_every, self.step + eval_every
+        # Rows and evaluations every 1% / 5% of the run, counted in env steps; a run bounded only by
+        # max_train_count (as SRL scripts write it) counts them in gradient steps instead.
+        by_train = bool(max_train_count) and not max_steps and not (self.log_interval or self.eval_interval)
+        budget = max_train_count if by_train else (max_steps or 100_000)
+        log_every = self.log_interval or max(1, budget // 100)
+        eval_every = self.eval_interval or max(log_every, budget // 20)
+
+        def progress_count() -> int:
+            return agent.train_count if by_train else self.step
+
+        next_log, next_eval = progress_count() + log_every, progress_count() + eval_every
         next_ckpt = self.step + self.checkpoint_interval if self.checkpoint_interval else None
         recent: list[float] = []
         interval_returns: list[float] = []
         last_eval = None
-        bar = _Progress(limits, progress)
+        bar = _Progress(limits, self.progress_options if progress else ProgressOptions(enabled=False))
         t0 = time.time() - self.elapsed
         t_start = time.time()
         for cb in callbacks:
@@ -224,14 +245,15 @@ class Runner:
                         cb.on_episode_end(self, ret, length)
                 recent = recent[-20:]
                 self.elapsed = time.time() - t0
-                if self._history_on and self.step >= next_log:
-                    do_eval = self.enable_eval and self.step >= next_eval
+                count = progress_count()
+                if self._history_on and count >= next_log:
+                    do_eval = self.enable_eval and count >= next_eval
                     if do_eval:
                         last_eval = float(np.mean(self.evaluate(self.eval_episode)))
-                        next_eval += eval_every
+                        next_eval += eval_every * ((count - next_eval) // eval_every + 1)  # K train steps a call can skip several
                     self._log(interval_returns, last_eval if do_eval else None, callbacks)
                     interval_returns = []
-                    next_log += log_every
+                    next_log += log_every * ((count - next_log) // log_every + 1)
                 if next_ckpt is not None and self.step >= next_ckpt:
                     self._checkpoint()
                     next_ckpt += self.checkpoint_interval
@@ -242,6 +264,8 @@ class Runner:
                     "timeout": time.time() - t_start,
                 }
                 stop = any(limits[k] and done[k] >= limits[k] for k in limits)
+                if bar.eval_due():
+                    last_eval = float(np.mean(self.evaluate(self.progress_options.eval_episode)))
                 bar.update(done, self, recent, last_eval, force=stop)
                 info = {"step": self.step, "train": agent.train_count, "episode": self.episode, "time": self.elapsed}
                 for cb in callbacks:
@@ -314,7 +338,7 @@ class Runner:
             if self._eval_env is not None:
                 self._eval_env.close()
             cfg = EnvConfig(**{**vars(self.env_config), "vectorization": "sync"})
-            self._eval_env = VecEnvAdapter(cfg, self.rl_config.action_division_num, num_envs=n)
+            self._eval_env = VecEnvAdapter(cfg, self.rl_config.action_split(), num_envs=n)
         env = self._eval_env
         returns: list[float] = []
         round_ = 0
@@ -338,12 +362,10 @@ class Runner:
         """Plays episodes in one env; with ``render`` the frames are kept (``rgb_array``)."""
         self._setup()
         from srl_tf.envs import make_env
-
-        if render and not os.environ.get("DISPLAY"):
-            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless: pygame-based renderers need no screen
+        from srl_tf.envs.adapter import applied_action
         from srl_tf.render import is_mujoco_id, mujoco_state, render_mujoco_states
 
-        cfg, division = self.env_config, self.rl_config.action_division_num
+        cfg, division = self.env_config, self.rl_config.action_split()
         # MuJoCo frames are rendered from the recorded states in a separate process (see
         # render_mujoco_states); other envs render here.
         states_only = render and isinstance(cfg.name, str) and _json_safe(cfg.kwargs) and is_mujoco_id(cfg.name)
@@ -367,7 +389,7 @@ class Runner:
                     action = self._agent.act(batch, explore=explore, state=state, is_first=is_first)[0]
                     is_first = np.zeros(1, bool)
                     obs, reward, terminated, truncated, _ = env.step(action)
-                    episode.actions.append(action)
+                    episode.actions.append(applied_action(env, action))  # the continuous value behind a split action
                     episode.rewards.append(float(reward))
                     record(episode)
                     if terminated or truncated or (max_steps and len(episode) >= max_steps):
@@ -404,6 +426,91 @@ class Runner:
 
         episode = self.rollout(1, render=True, max_steps=max_steps)[0]
         ReplayViewer(episode.frames, self._captions(episode), fps=fps, scale=scale).run(max_ticks=max_ticks)
+
+    # ------------------------------------------------------------------------------------------
+    # SRL-style settings and summary
+    # ------------------------------------------------------------------------------------------
+    def set_seed(self, seed: int | None = None) -> None:
+        """Seeds numpy, TensorFlow and the envs (the same as ``rl_config.seed``); None draws one.
+        Call it before the first ``train`` / ``evaluate``, while the agent is not built yet."""
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise ConfigError(f"set_seed(seed={seed!r}): expected an int or None.")
+        if self._agent is not None:
+            raise ConfigError(
+                "set_seed() was called after the agent was built (by train, evaluate or agent); call it "
+                "right after Runner(...), or make a new Runner."
+            )
+        self.rl_config.seed = int(np.random.SeedSequence().entropy % (2**31)) if seed is None else seed
+
+    def set_progress(self, enabled: bool = True, **options) -> None:
+        """How ``train`` reports progress. Keywords (SRL's names): ``single_line`` (True: one bar
+        updated in place; False: a printed line per report), ``start_time`` (seconds to the first
+        report), ``interval_limit`` (the longest gap between reports: gaps double from start_time up
+        to it), ``train_info`` (show the latest training metrics), ``env_info`` (show the last
+        episode's length), ``enable_eval`` / ``eval_episode`` (evaluate that many episodes at each
+        report and show the mean). ``worker_info``, ``worker`` and ``max_actor`` are accepted and
+        change nothing: one process acts."""
+        allowed = [f.name for f in dataclasses.fields(ProgressOptions)] + list(_IGNORED_PROGRESS_KEYS)
+        for key in options:
+            if key not in allowed:
+                raise ConfigError(
+                    f"set_progress() got an unknown keyword '{key}'.{_suggest(key, allowed)} "
+                    f"Allowed: {', '.join(sorted(allowed))}."
+                )
+        kept = {k: v for k, v in options.items() if k not in _IGNORED_PROGRESS_KEYS}
+        opts = ProgressOptions(enabled=enabled, **kept)
+        opts.validate()
+        self.progress_options = opts
+
+    def disable_progress(self) -> None:
+        """No progress output from ``train``."""
+        self.progress_options = ProgressOptions(enabled=False)
+
+    def summary(self, print_out: bool = True) -> str:
+        """The algorithm, the configs, the env's spaces (as the agent sees them) and every model's
+        parameter count; printed and returned."""
+        self._setup()
+        spec, env = self._env.spec, self._env
+        rl = self.rl_config
+        lines = [f"{rl.name} on {self.env_config.display_name} (seed {rl.seed}, {env.num_envs} env(s))"]
+        if spec.obs_spaces is not None:
+            obs = ", ".join(f"{k}: {shape} {dtype}" for k, (shape, dtype, _) in spec.obs_spaces.items())
+            lines.append(f"  observation: Dict({obs})")
+        else:
+            kind = "image" if spec.is_image else "vector"
+            lines.append(f"  observation: {kind} {spec.obs_shape} {spec.obs_dtype}")
+        if spec.discrete:
+            split = f" (continuous, split {env.split[0]} ways in each of {env.split[1]} dims)" if env.split else ""
+            lines.append(f"  action: {spec.n_actions} discrete{split}")
+        else:
+            lines.append(f"  action: continuous {spec.action_shape} in [{spec.action_low}, {spec.action_high}]")
+        lines.append(f"  max episode steps: {spec.max_episode_steps}")
+        lines.append("  models:")
+        total = 0
+        for name, model in self._agent.models().items():
+            count = int(sum(np.prod(v.shape) for v in model.trainable_weights))
+            total += count
+            lines.append(f"    {name}: {count:,} trainable parameters")
+        lines.append(f"    total: {total:,}")
+        lines.append("  rl_config (fields that differ from the defaults):")
+        defaults = type(rl)().to_dict()
+        for key, value in rl.to_dict().items():
+            if defaults.get(key) != value:
+                lines.append(f"    {key} = {value!r}")
+        env_defaults = EnvConfig().to_dict()
+        env_diff = {k: v for k, v in self.env_config.to_dict().items() if env_defaults.get(k) != v and k != "name"}
+        lines.append(f"  env_config: {self.env_config.display_name} {env_diff if env_diff else ''}".rstrip())
+        text = "\n".join(lines)
+        if print_out:
+            print(text)
+        return text
+
+    def __getattr__(self, name: str):
+        # Only reached when normal lookup fails: answer SRL's Runner methods with the srl_tf way.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        public = [n for n in dir(type(self)) if not n.startswith("_")]
+        raise UnknownAttributeError(f"Runner has no attribute '{name}'.{_suggest(name, public)}{srl_hint(name)}")
 
     # ------------------------------------------------------------------------------------------
     # parameters
@@ -445,37 +552,102 @@ def _json_safe(value) -> bool:
     return True
 
 
-class _Progress:
-    """A tqdm bar over the tightest stop condition, with steps/s, returns and the eval return."""
+_IGNORED_PROGRESS_KEYS = ("worker_info", "worker", "max_actor")
 
-    def __init__(self, limits: dict, enabled: bool):
+
+@dataclass
+class ProgressOptions:
+    """Settings of ``Runner.set_progress`` (SRL's keyword names)."""
+
+    enabled: bool = True
+    single_line: bool = True
+    start_time: float = 1.0
+    interval_limit: float = 600.0
+    train_info: bool = True
+    env_info: bool = False
+    enable_eval: bool = False
+    eval_episode: int = 1
+
+    def validate(self) -> None:
+        for name in ("start_time", "interval_limit"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0:
+                raise ConfigError(f"set_progress({name}={v!r}): expected seconds > 0.")
+        if self.interval_limit < self.start_time:
+            raise ConfigError(
+                f"set_progress(interval_limit={self.interval_limit}) is below start_time={self.start_time}; "
+                "the gaps between reports grow from start_time up to interval_limit."
+            )
+        if not isinstance(self.eval_episode, int) or self.eval_episode < 1:
+            raise ConfigError(f"set_progress(eval_episode={self.eval_episode!r}): expected an integer >= 1.")
+
+
+class _Progress:
+    """Training progress over the tightest stop condition: a tqdm bar refreshed twice a second, or
+    (``single_line=False``) a printed line per report. Reports (and progress evaluations) come
+    ``start_time`` seconds after the start, then at gaps that double up to ``interval_limit``."""
+
+    def __init__(self, limits: dict, options: ProgressOptions):
         self.key = next(k for k in ("max_steps", "max_train_count", "max_episodes", "timeout") if limits[k])
         self.total = limits[self.key]
+        self.options = options
         self.bar = None
         self.last = 0.0
         self.t0 = time.time()
-        self.step0 = None
-        if enabled:
+        self.gap = options.start_time
+        self.next_report = self.t0 + options.start_time
+        self._eval_claimed = False
+        if options.enabled and options.single_line:
             from tqdm.auto import tqdm
 
             unit = {"max_steps": "step", "max_train_count": "train", "max_episodes": "ep", "timeout": "s"}[self.key]
             self.bar = tqdm(total=self.total, unit=unit, dynamic_ncols=True, mininterval=0.5)
 
-    def update(self, done: dict, runner: Runner, recent: list[float], last_eval, force: bool = False) -> None:
-        if self.bar is None:
-            return
-        now = time.time()
-        if now - self.last < 0.5 and not force:
-            return
-        self.last = now
-        value = min(done[self.key], self.total)
-        self.bar.n = int(value) if self.key != "timeout" else round(value, 1)
+    def eval_due(self) -> bool:
+        """True once per report when progress evaluations are on and a report is due."""
+        if not (self.options.enabled and self.options.enable_eval) or time.time() < self.next_report:
+            return False
+        self._eval_claimed = True
+        return True
+
+    def _fields(self, done: dict, runner: Runner, recent: list[float], last_eval, now: float) -> dict:
         post = {"steps/s": f"{done['max_steps'] / max(now - self.t0, 1e-9):.0f}", "episodes": runner.episode}
         if recent:
             post["return"] = f"{np.mean(recent):.1f}"
         if last_eval is not None:
             post["eval"] = f"{last_eval:.1f}"
-        self.bar.set_postfix(post, refresh=False)
+        if self.options.env_info and runner._env is not None and runner._env.last_length is not None:
+            post["ep_len"] = runner._env.last_length
+        if self.options.train_info and runner.last_metrics:
+            post["train"] = runner._agent.train_count
+            # the bar keeps to the losses; a printed line has room for every metric
+            shown = [k for k in runner.last_metrics if self.bar is None or "loss" in k][: None if self.bar is None else 3]
+            for k in shown:
+                post[k] = f"{float(runner.last_metrics[k]):.4g}"
+        return post
+
+    def update(self, done: dict, runner: Runner, recent: list[float], last_eval, force: bool = False) -> None:
+        if not self.options.enabled:
+            return
+        now = time.time()
+        report = now >= self.next_report or self._eval_claimed
+        if report:
+            self._eval_claimed = False
+            self.gap = min(self.gap * 2, self.options.interval_limit)
+            self.next_report = now + self.gap
+        value = min(done[self.key], self.total)
+        if self.bar is None:  # one line per report
+            if report or force:
+                post = self._fields(done, runner, recent, last_eval, now)
+                text = "  ".join(f"{k} {v}" for k, v in post.items())
+                shown = int(value) if self.key != "timeout" else round(value, 1)
+                print(f"{now - self.t0:8.1f}s  {self.key[4:]} {shown}/{self.total}  {text}", flush=True)
+            return
+        if now - self.last < 0.5 and not force:
+            return
+        self.last = now
+        self.bar.n = int(value) if self.key != "timeout" else round(value, 1)
+        self.bar.set_postfix(self._fields(done, runner, recent, last_eval, now), refresh=False)
         self.bar.refresh()
 
     def close(self) -> None:

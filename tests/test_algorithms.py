@@ -151,9 +151,9 @@ def test_no_retrace_after_many_train_calls(numpy_policy):
 # ---- bad input -------------------------------------------------------------------------------
 
 
-def test_dqn_on_continuous_actions_without_splitting_is_an_error():
+def test_dqn_on_continuous_actions_with_splitting_switched_off_is_an_error():
     with pytest.raises(ConfigError, match="action_division_num"):
-        srl_tf.Runner("Pendulum-v1", tiny_dqn()).train(max_steps=10, progress=False)
+        srl_tf.Runner("Pendulum-v1", tiny_dqn(action_division_num=0)).train(max_steps=10, progress=False)
 
 
 @pytest.mark.parametrize("value", [0, -4])

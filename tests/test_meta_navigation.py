@@ -174,7 +174,7 @@ def scripted_runner(make):
     cfg = srl_tf.EnvConfig(make)
     spec = spec_of(make_env(cfg), "meta")
     return SimpleNamespace(
-        agent=ScriptedAgent(spec.discrete), spec=spec, env_config=cfg, rl_config=SimpleNamespace(action_division_num=0)
+        agent=ScriptedAgent(spec.discrete), spec=spec, env_config=cfg, rl_config=SimpleNamespace(action_split=lambda: 0)
     )
 
 

@@ -74,12 +74,19 @@ def _make_base(cfg: EnvConfig, render_mode: str | None) -> gym.Env:
 def make_env(cfg: EnvConfig, render_mode: str | None = None, action_division_num: int = 0) -> gym.Env:
     """One processed env: action repeat, time limit, image resize / grayscale, frame stacking and
     (when ``action_division_num`` > 0) continuous actions split into discrete ones."""
-    env = _make_base(cfg, render_mode)
-    check_spaces(env, cfg.display_name)
+    if cfg.render_image or render_mode == "rgb_array":
+        import os
+
+        if not os.environ.get("DISPLAY"):
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame renderers need no screen
+    env = _make_base(cfg, "rgb_array" if cfg.render_image else render_mode)
     if cfg.action_repeat > 1:
         env = ActionRepeat(env, cfg.action_repeat)
     if cfg.max_episode_steps is not None:
         env = gym.wrappers.TimeLimit(env, cfg.max_episode_steps)
+    if cfg.render_image:
+        env = _render_observation(env, cfg.display_name)
+    check_spaces(env, cfg.display_name)
     obs_space = env.observation_space
     if isinstance(obs_space, gym.spaces.Dict):
         if cfg.frame_stack > 1:
@@ -110,6 +117,27 @@ def make_env(cfg: EnvConfig, render_mode: str | None = None, action_division_num
     if action_division_num > 0 and isinstance(env.action_space, gym.spaces.Box):
         env = DiscretizeAction(env, action_division_num)
     return env
+
+
+def _render_observation(env: gym.Env, name: str) -> gym.Env:
+    """The env with its rendered rgb frame as the observation (``EnvConfig.render_image``)."""
+    modes = env.metadata.get("render_modes", [])
+    if env.render_mode != "rgb_array":
+        raise EnvError(
+            f"EnvConfig.render_image=True needs an env that renders 'rgb_array' frames, but '{name}' has "
+            f"render modes {modes} (made with render_mode={env.render_mode!r}). Use an env that renders "
+            "rgb_array, or leave render_image=False."
+        )
+    return gym.wrappers.AddRenderObservation(env, render_only=True)
+
+
+def applied_action(env: gym.Env, action):
+    """The action that reached the underlying env: the continuous value behind a split action."""
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, DiscretizeAction):
+            return env.action(action)
+        env = env.env
+    return action
 
 
 def _check_obs_box(obs: gym.Space, name: str) -> None:
@@ -191,6 +219,8 @@ class VecEnvAdapter:
         fns = [lambda: make_env(cfg, None, action_division_num) for _ in range(n)]
         probe = fns[0]()
         self.spec = spec_of(probe, cfg.display_name)
+        # (actions per dimension, dimensions) where a continuous action space was split, else None
+        self.split = (probe.division_num, probe.dims) if isinstance(probe, DiscretizeAction) else None
         probe.close()
         vec_cls = gym.vector.SyncVectorEnv if cfg.vectorization == "sync" or n == 1 else gym.vector.AsyncVectorEnv
         self.env = vec_cls(fns, autoreset_mode=AutoresetMode.SAME_STEP)
@@ -198,6 +228,7 @@ class VecEnvAdapter:
         self.episode_return = np.zeros(n, np.float64)
         self.episode_length = np.zeros(n, np.int64)
         self.final_return = np.zeros(n, np.float64)  # return of each env's last finished episode
+        self.last_length: int | None = None  # length of the episode that ended last (any env)
         self.finished: list[tuple[float, int]] = []  # (return, length) of episodes that ended
 
     def reset(self, seed: int | None = None) -> np.ndarray:
@@ -226,6 +257,7 @@ class VecEnvAdapter:
                 else:
                     next_obs[i] = info["final_obs"][i]
                 self.finished.append((float(self.episode_return[i]), int(self.episode_length[i])))
+                self.last_length = int(self.episode_length[i])
             self.final_return[done] = self.episode_return[done]
             self.episode_return[done] = 0
             self.episode_length[done] = 0

@@ -44,6 +44,7 @@ class DiscretizeAction(gym.ActionWrapper):
                 "algorithm for continuous actions."
             )
         axes = [np.linspace(lo, hi, division_num, dtype=np.float32) for lo, hi in zip(low, high)]
+        self.division_num, self.dims = division_num, low.size
         self.table = np.array(list(itertools.product(*axes)), dtype=np.float32).reshape((n,) + space.shape)
         self.action_space = gym.spaces.Discrete(n)
 

@@ -65,7 +65,7 @@ def evaluate_trials(
 
     agent, spec = runner.agent, runner.spec
     n = min(trials, num_envs)
-    envs = [make_env(runner.env_config, None, runner.rl_config.action_division_num) for _ in range(n)]
+    envs = [make_env(runner.env_config, None, runner.rl_config.action_split()) for _ in range(n)]
     try:
         metas = [find_meta_trial(env) for env in envs]
         if metas[0].task_seed == task_seed:
