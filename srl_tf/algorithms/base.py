@@ -210,8 +210,8 @@ class ContinuousOffPolicyAgent(OffPolicyAgent):
     """Off-policy agent for bounded continuous actions (DDPG, TD3, SAC).
 
     Its networks act in [-1, 1]^d: :meth:`act` maps actions to the env's bounds, :meth:`observe`
-    stores them normalised again. Until the warm-up is collected, exploring actions are uniform
-    random. Subclasses implement ``_act_normalised(obs, explore)`` (one compiled policy call)."""
+    stores them normalised again. For ``start_steps`` env steps (or, by default, until the warm-up
+    is collected) exploring actions are uniform random. Subclasses implement ``_act_normalised(obs, explore)`` (one compiled policy call)."""
 
     def __init__(self, config, spec: EnvSpec, num_envs: int = 1):
         require_continuous(config, spec)
@@ -221,11 +221,18 @@ class ContinuousOffPolicyAgent(OffPolicyAgent):
     def act(self, obs, explore: bool = True, state=None, is_first=None):
         from srl_tf.distributions import to_env_action
 
-        if explore and self.warming_up:
+        if explore and self.acting_randomly:
             raw = self.rng.uniform(-1.0, 1.0, (len(obs),) + self.spec.action_shape)
         else:
             raw = self._act_normalised(obs, explore)
         return to_env_action(raw, self.spec.action_low, self.spec.action_high)
+
+    @property
+    def acting_randomly(self) -> bool:
+        """Whether exploring actions are still uniform random: for ``start_steps`` env steps, or
+        until the warm-up is collected when start_steps is None."""
+        start = self.config.start_steps
+        return self.warming_up if start is None else self.env_steps < start
 
     def _act_normalised(self, obs: np.ndarray, explore: bool) -> np.ndarray:
         raise NotImplementedError

@@ -25,12 +25,12 @@ import numpy as np
 import tensorflow as tf
 
 from srl_tf.algorithms.base import ContinuousOffPolicyAgent, polyak_update
-from srl_tf.config import BlockConfig, OffPolicyConfig, Schedule, block, config_dataclass, schedule
+from srl_tf.config import BlockConfig, ContinuousOffPolicyConfig, Schedule, block, config_dataclass, schedule
 from srl_tf.nn.blocks import QValueNetwork, torso
 
 
 @config_dataclass
-class Config(OffPolicyConfig):
+class Config(ContinuousOffPolicyConfig):
     """DDPG / TD3 hyperparameters (``set_td3()`` switches on the three TD3 options)."""
 
     batch_size: int = 256

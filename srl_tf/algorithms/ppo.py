@@ -2,8 +2,8 @@
 learned log-std) policies, optional observation / reward normalisation, and a recurrent (GRU)
 variant trained on sequences with truncated back-propagation through time.
 
-One update = ``memory.capacity`` env steps summed over the envs (``capacity / num_envs`` steps of
-each), then ``epochs`` passes over the rollout in minibatches of ``batch_size`` transitions, all
+One update = ``memory.warmup_size`` env steps summed over the envs (``memory.capacity`` when
+warmup_size is None; ``rollout / num_envs`` steps of each), then ``epochs`` passes over the rollout in minibatches of ``batch_size`` transitions, all
 inside one compiled function. The recurrent variant cuts each env's rollout into sequences of
 ``sequence_length`` steps that start from the hidden state stored at their first step; the state is
 reset (multiplied by 1 − is_first) wherever an episode begins, in acting and in training alike.
@@ -28,6 +28,7 @@ from srl_tf.config import BlockConfig, MemoryConfig, RLConfig, Schedule, block, 
 from srl_tf.distributions import PolicyHead, to_env_action
 from srl_tf.errors import ConfigError
 from srl_tf.functions import gae
+from srl_tf.logs import logger
 from srl_tf.memory.rollout import RolloutBuffer
 from srl_tf.nn.blocks import RunningNormalization, mlp_layers, numpy_mlp, torso
 
@@ -38,29 +39,41 @@ from srl_tf.nn.blocks import RunningNormalization, mlp_layers, numpy_mlp, torso
 
 @dataclass
 class RolloutConfig(MemoryConfig):
-    """The on-policy rollout: how many env steps are collected before each update."""
+    """The on-policy rollout, in SRL's terms: ``warmup_size`` env steps are collected before each
+    update (the rollout length), ``capacity`` bounds what may be kept and must be >= that."""
 
     capacity: int = 2048
-    """Env steps per update summed over the parallel envs (each env contributes capacity / num_envs)."""
+    """Most env steps kept, summed over the parallel envs; the rollout length when ``warmup_size``
+    is None."""
     warmup_size: int | None = None
-    """Steps before the first update: always one full rollout. None follows ``capacity``; any other
-    value must equal it."""
+    """Env steps per update summed over the parallel envs (each env contributes warmup_size /
+    num_envs); None: ``capacity``."""
+
+    @property
+    def rollout_size(self) -> int:
+        """Env steps collected before each update, summed over the envs."""
+        return self.capacity if self.warmup_size is None else self.warmup_size
 
     def check(self, batch_size: int | None = None) -> None:
-        warm = self.capacity if self.warmup_size is None else self.warmup_size
-        if not isinstance(self.capacity, int) or self.capacity <= 0:
-            raise ConfigError(f"memory.capacity={self.capacity!r} must be a positive integer (rollout steps per update).")
-        if warm != self.capacity:
+        if not isinstance(self.capacity, int) or isinstance(self.capacity, bool) or self.capacity <= 0:
+            raise ConfigError(f"memory.capacity={self.capacity!r} must be a positive integer (most env steps kept).")
+        if self.warmup_size is None:
+            return
+        if not isinstance(self.warmup_size, int) or isinstance(self.warmup_size, bool) or self.warmup_size <= 0:
             raise ConfigError(
-                f"memory.warmup_size={self.warmup_size} differs from memory.capacity={self.capacity}; PPO updates "
-                "once per full rollout, so set both to the rollout size (or leave warmup_size None)."
+                f"memory.warmup_size={self.warmup_size!r} must be None or a positive integer (env steps per update)."
+            )
+        if self.warmup_size > self.capacity:
+            raise ConfigError(
+                f"memory.warmup_size={self.warmup_size} (env steps per update) is larger than "
+                f"memory.capacity={self.capacity}; raise capacity to at least {self.warmup_size} or lower warmup_size."
             )
 
 
 @config_dataclass
 class Config(RLConfig):
     """PPO hyperparameters. Schedules (``lr``, ``clip_range``) count gradient steps, i.e.
-    updates × epochs × (capacity / batch_size)."""
+    updates × epochs × (rollout // batch_size)."""
 
     lr: Schedule = schedule(3e-4)
     """Learning rate (Adam, ε = 1e-5) of the policy and value networks."""
@@ -73,9 +86,10 @@ class Config(RLConfig):
     image_block: BlockConfig = field(default_factory=lambda: BlockConfig().set_cnn("dqn"))
     """CNN in front of the torso for image observations."""
     memory: RolloutConfig = field(default_factory=RolloutConfig)
-    """Rollout size (``memory.capacity``) collected before each update."""
+    """Rollout length per update (``memory.warmup_size``, or ``memory.capacity`` when warmup_size is None)."""
     batch_size: int = 64
-    """Minibatch size in transitions; must divide ``memory.capacity``."""
+    """Minibatch size in transitions (at most the rollout). Where it does not divide the rollout,
+    each epoch uses rollout // batch_size minibatches and leaves out a fresh random remainder."""
     discount: float = 0.99
     """Discount factor γ."""
     epochs: int = 10
@@ -113,7 +127,7 @@ class Config(RLConfig):
     gru_units: int = 64
     """GRU state size (recurrent)."""
     sequence_length: int = 16
-    """Steps per training sequence (truncated BPTT); must divide capacity / num_envs and batch_size."""
+    """Steps per training sequence (truncated BPTT); must divide rollout / num_envs and batch_size."""
     gru_shared: bool = True
     """One GRU feeds both the policy and the value layers (True), or the value has a GRU of its own
     (False; the carried state is then both GRUs' states side by side, 2 × gru_units wide), so the
@@ -146,11 +160,11 @@ class Config(RLConfig):
             self._check_range(name, 0.0, float("inf"), high_open=True)
         self._check_range("normalization_clip", 0.0, float("inf"), low_open=True, high_open=True)
         self._check_range("init_log_std", -5.0, 2.0)
-        cap, bs = self.memory.capacity, self.batch_size
-        if cap % bs:
+        rollout, bs = self.memory.rollout_size, self.batch_size
+        if bs > rollout:
             raise ConfigError(
-                f"memory.capacity={cap} (rollout steps per update) is not divisible by batch_size={bs}; "
-                f"choose a batch_size that divides {cap} (e.g. {_divisor_near(cap, bs)})."
+                f"batch_size={bs} is larger than the rollout of {rollout} env steps ({self._rollout_fields()}); "
+                f"lower batch_size to at most {rollout} (e.g. {_divisor_near(rollout, min(bs, rollout))})."
             )
         if self.enable_recurrent:
             self._check_int("gru_units", low=1)
@@ -161,18 +175,22 @@ class Config(RLConfig):
                     "minibatch is made of whole sequences."
                 )
 
+    def _rollout_fields(self) -> str:
+        m = self.memory
+        return f"memory.capacity={m.capacity}" if m.warmup_size is None else f"memory.warmup_size={m.warmup_size}"
+
     def check_rollout(self, num_envs: int) -> None:
         """The checks that need the number of parallel envs."""
-        cap = self.memory.capacity
-        if cap % num_envs:
+        rollout = self.memory.rollout_size
+        if rollout % num_envs:
             raise ConfigError(
-                f"memory.capacity={cap} is not divisible by num_envs={num_envs}; each env must contribute "
-                "the same number of steps to a rollout."
+                f"the rollout of {rollout} env steps ({self._rollout_fields()}) is not divisible by "
+                f"num_envs={num_envs}; each env must contribute the same number of steps to a rollout."
             )
-        steps = cap // num_envs
+        steps = rollout // num_envs
         if self.enable_recurrent and steps % self.sequence_length:
             raise ConfigError(
-                f"each env's rollout of {steps} steps (memory.capacity={cap} / num_envs={num_envs}) is not "
+                f"each env's rollout of {steps} steps ({self._rollout_fields()} / num_envs={num_envs}) is not "
                 f"divisible by sequence_length={self.sequence_length}."
             )
 
@@ -315,7 +333,18 @@ class Agent(base.Agent):
         self.optimizer = self.make_optimizer(config.lr, epsilon=1e-5)
         self.optimizer.build(self.net.trainable_variables)
 
-        self.steps = config.memory.capacity // num_envs
+        self.steps = config.memory.rollout_size // num_envs
+        items, per_batch = (
+            (self.steps * num_envs // config.sequence_length, config.batch_size // config.sequence_length)
+            if self.recurrent
+            else (self.steps * num_envs, config.batch_size)
+        )
+        if items % per_batch:
+            unit = "sequences" if self.recurrent else "env steps"
+            logger.info(
+                f"PPO: the rollout of {items} {unit} is no multiple of the minibatch of {per_batch}; each epoch "
+                f"trains on {items // per_batch} minibatches and leaves out a random {items % per_batch}"
+            )
         action_dtype = np.int32 if spec.discrete else np.float32
         self.rollout = RolloutBuffer(self.steps, num_envs, spec.obs_shape, spec.obs_dtype, spec.action_shape, action_dtype, units)
         self._discounted = np.zeros((self.steps, num_envs), np.float32)  # for reward normalisation
@@ -472,7 +501,11 @@ class Agent(base.Agent):
         n_items = len(data["obs"])
         per_batch = cfg.batch_size // cfg.sequence_length if self.recurrent else cfg.batch_size
         minibatches = n_items // per_batch
-        perm = np.concatenate([self.rng.permutation(n_items).reshape(minibatches, per_batch) for _ in range(cfg.epochs)])
+        # where the rollout is no multiple of the minibatch, each epoch leaves out a fresh random remainder
+        used = minibatches * per_batch
+        perm = np.concatenate(
+            [self.rng.permutation(n_items)[:used].reshape(minibatches, per_batch) for _ in range(cfg.epochs)]
+        )
         metrics = self._train(data, perm.astype(np.int32), np.float32(cfg.clip_range.value(self.train_count)))
         self.train_count += len(perm)
         if net.obs_norm is not None and not first_fit:

@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from srl_tf.algorithms.base import ContinuousOffPolicyAgent, polyak_update
-from srl_tf.config import BlockConfig, OffPolicyConfig, Schedule, block, config_dataclass, schedule
+from srl_tf.config import BlockConfig, ContinuousOffPolicyConfig, Schedule, block, config_dataclass, schedule
 from srl_tf.distributions import tanh_normal, tanh_normal_mode, tanh_normal_sample
 from srl_tf.errors import ConfigError
 from srl_tf.nn.blocks import QValueNetwork, torso
@@ -34,7 +34,7 @@ LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0  # clip of the policy's state-dependent lo
 
 
 @config_dataclass
-class Config(OffPolicyConfig):
+class Config(ContinuousOffPolicyConfig):
     """SAC hyperparameters (defaults: the paper's, as in Stable-Baselines3)."""
 
     batch_size: int = 256
