@@ -209,15 +209,15 @@ def test_nan_rewards_raise_a_clear_error():
 
 def test_config_errors_name_the_numbers():
     cfg = tiny()
-    cfg.memory.capacity = 1000
-    cfg.batch_size = 64
-    with pytest.raises(ConfigError, match=r"capacity=1000.*batch_size=64"):
+    cfg.memory.capacity = 100
+    cfg.batch_size = 128
+    with pytest.raises(ConfigError, match=r"batch_size=128.*rollout of 100.*memory.capacity=100"):
         cfg.validate()
-    with pytest.raises(ConfigError, match=r"capacity=128.*num_envs=3"):
+    with pytest.raises(ConfigError, match=r"rollout of 128.*capacity=128.*num_envs=3"):
         _ = srl_tf.Runner(srl_tf.EnvConfig("CartPole-v1", num_envs=3), tiny()).agent
     cfg = tiny()
-    cfg.memory.warmup_size = 64
-    with pytest.raises(ConfigError, match="warmup_size=64"):
+    cfg.memory.warmup_size = 256
+    with pytest.raises(ConfigError, match="warmup_size=256.*capacity=128"):
         cfg.validate()
     with pytest.raises(ConfigError, match="Did you mean 'gae_lambda'"):
         ppo.Config(gae_lamda=0.9)
