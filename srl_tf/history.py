@@ -93,6 +93,24 @@ def read_rows(directory: str) -> list[dict]:
     return rows
 
 
+def truncate_rows(directory: str, max_step: int) -> int:
+    """Keeps the rows of ``<directory>/history.jsonl`` up to env step ``max_step`` (a run resumed
+    from a checkpoint at that step writes the later ones again); returns the rows dropped."""
+    path = os.path.join(directory, "history.jsonl")
+    if not os.path.exists(path):
+        return 0
+    rows = read_rows(directory)
+    kept = [r for r in rows if r.get("step", 0) <= max_step]
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        for row in kept:
+            f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return len(rows) - len(kept)
+
+
 class Histories:
     """One or more runs' histories, for reading and plotting.
 

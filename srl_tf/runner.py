@@ -82,6 +82,10 @@ class Runner:
         self.last_metrics: dict = {}
         self._logged_step = -1
         self.progress_options = ProgressOptions()
+        self.checkpoint: CheckpointOptions | None = None
+        self._resume_checked = False
+        self._last_ckpt_time = time.time()
+        self._last_ckpt_step = 0
 
     # ------------------------------------------------------------------------------------------
     # set-up
@@ -195,9 +199,17 @@ class Runner:
                 "train() needs a stop condition: pass max_steps=, max_train_count=, max_episodes= or timeout=."
             )
         self._setup()
+        if self.checkpoint is not None and self.checkpoint.is_load and not self._resume_checked:
+            from srl_tf import checkpoint
+
+            self._resume_checked = True
+            found = checkpoint.latest(self.checkpoint.directory)
+            if found is not None:
+                self.load_checkpoint(found)
+        self._last_ckpt_time = time.time()
         agent, env = self._agent, self._env
         if self._obs is None:
-            self._obs = env.reset(seed=self.rl_config.seed)
+            self._obs = env.reset(seed=self.rl_config.seed + self.step)
             self._state = agent.initial_state(env.num_envs)
             self._is_first = np.ones(env.num_envs, bool)
         if self._history_on and self._writer is None:
@@ -257,6 +269,8 @@ class Runner:
                 if next_ckpt is not None and self.step >= next_ckpt:
                     self._checkpoint()
                     next_ckpt += self.checkpoint_interval
+                if self._checkpoint_due():
+                    self.save_checkpoint()
                 done = {
                     "max_steps": self.step - start_step,
                     "max_train_count": agent.train_count - start_train,
@@ -276,6 +290,7 @@ class Runner:
             finished = True
         except KeyboardInterrupt:
             print("\nTraining interrupted: history and weights are kept.")
+            finished = None  # stopped by the user: the state is whole and is checkpointed
         finally:
             bar.close()
             # Whatever stopped the run, the rows so far and the weights are written out.
@@ -286,6 +301,8 @@ class Runner:
                         final_eval = float(np.mean(self.evaluate(self.eval_episode)))
                     self._log(interval_returns, final_eval, callbacks)
                 self._checkpoint()
+            if self.checkpoint is not None and finished is not False:
+                self.save_checkpoint()  # not after a crash: the newest checkpoint stays the last good one
             for cb in callbacks:
                 cb.on_train_end(self)
 
@@ -428,6 +445,121 @@ class Runner:
         ReplayViewer(episode.frames, self._captions(episode), fps=fps, scale=scale).run(max_ticks=max_ticks)
 
     # ------------------------------------------------------------------------------------------
+    # checkpoints of the whole run
+    # ------------------------------------------------------------------------------------------
+    def set_checkpoint(
+        self,
+        directory: str,
+        is_load: bool = True,
+        interval: float = 600.0,
+        interval_steps: int | None = None,
+        keep: int = 3,
+        save_memory: bool = True,
+    ) -> None:
+        """Saves the whole run to ``directory`` every ``interval`` seconds (and/or every
+        ``interval_steps`` env steps) and when training stops; with ``is_load`` the next ``train``
+        continues from the newest complete checkpoint there: weights, optimizer state, memory,
+        random generators, counters and history. ``keep``: checkpoints kept. ``save_memory=False``
+        leaves the replay / rollout memory out (smaller files; a resumed run collects its warm-up
+        again)."""
+        if not isinstance(directory, (str, os.PathLike)) or not str(directory):
+            raise ConfigError(f"set_checkpoint(directory={directory!r}): expected a directory path.")
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            raise ConfigError(f"set_checkpoint(directory='{directory}'): that path is a file; pass a directory.")
+        if not isinstance(interval, (int, float)) or isinstance(interval, bool) or interval < 0:
+            raise ConfigError(f"set_checkpoint(interval={interval!r}): expected seconds >= 0 (0: only when training stops).")
+        if interval_steps is not None and (not isinstance(interval_steps, int) or interval_steps < 1):
+            raise ConfigError(f"set_checkpoint(interval_steps={interval_steps!r}): expected None or env steps >= 1.")
+        if not isinstance(keep, int) or keep < 1:
+            raise ConfigError(f"set_checkpoint(keep={keep!r}): expected an integer >= 1.")
+        self.checkpoint = CheckpointOptions(str(directory), bool(is_load), float(interval), interval_steps, keep, bool(save_memory))
+        self._resume_checked = False
+
+    def save_checkpoint(self, directory: str | None = None) -> str:
+        """Writes a checkpoint of the whole run now (into the ``set_checkpoint`` directory by
+        default) and returns its path."""
+        from srl_tf import checkpoint
+
+        self._setup()
+        opts = self.checkpoint or CheckpointOptions(directory or "")
+        root = directory or opts.directory
+        if not root:
+            raise ConfigError("save_checkpoint(): pass a directory or call set_checkpoint(directory) first.")
+        arrays, agent_meta = self._agent.state(include_memory=opts.save_memory)
+        meta = {
+            "algorithm": self.rl_config.name,
+            "env": self.env_config.display_name,
+            "spec": _spec_signature(self._env.spec),
+            "runner": {"step": self.step, "episode": self.episode, "elapsed": self.elapsed},
+            "agent": agent_meta,
+            "history_dir": self.history_dir,
+        }
+        path = checkpoint.save(root, self.step, self._agent.trackables(), arrays, meta, keep=opts.keep)
+        self._last_ckpt_time, self._last_ckpt_step = time.time(), self.step
+        return path
+
+    def load_checkpoint(self, path: str) -> None:
+        """Continues from a checkpoint directory (one ``ckpt-*`` directory, or a ``set_checkpoint``
+        directory, whose newest complete checkpoint is taken)."""
+        from srl_tf import checkpoint
+
+        if not os.path.isdir(path):
+            raise ConfigError(f"load_checkpoint('{path}'): no such directory.")
+        if not os.path.exists(os.path.join(path, "meta.json")):
+            found = checkpoint.latest(path)
+            if found is None:
+                raise ConfigError(f"load_checkpoint('{path}'): no complete checkpoint in this directory.")
+            path = found
+        problem = checkpoint.verify(path)
+        if problem:
+            raise ConfigError(f"load_checkpoint('{path}'): the checkpoint is incomplete: {problem}.")
+        self._setup()
+        meta = checkpoint.read_meta(path)
+        if meta.get("algorithm") != self.rl_config.name:
+            raise ConfigError(
+                f"load_checkpoint('{path}'): it holds a {meta.get('algorithm')} run, but this runner uses {self.rl_config.name}."
+            )
+        here = _spec_signature(self._env.spec)
+        if meta.get("spec") != here:
+            raise ConfigError(
+                f"load_checkpoint('{path}'): it was written for {meta.get('env')} with spaces {meta.get('spec')}, "
+                f"but this runner has {self.env_config.display_name} with {here}."
+            )
+        try:
+            arrays, meta = checkpoint.load(path, self._agent.trackables())
+        except (ValueError, AssertionError) as e:
+            raise ConfigError(
+                f"load_checkpoint('{path}'): its networks do not fit this configuration ({str(e).splitlines()[0]}); "
+                "was it written with other layer sizes?"
+            ) from e
+        self._agent.load_state(arrays, meta["agent"])
+        runner = meta["runner"]
+        self.step, self.episode, self.elapsed = int(runner["step"]), int(runner["episode"]), float(runner["elapsed"])
+        self._last_ckpt_time, self._last_ckpt_step = time.time(), self.step
+        if not meta["agent"].get("memory_saved") and self.checkpoint is not None:
+            logger.warning(f"resumed from {path} without its memory (save_memory=False): the warm-up is collected again")
+        # The envs cannot be restored: they start new episodes, and the agent cuts the ones it was in.
+        self._agent.interrupt_episodes()
+        self._obs = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self.history_dir:
+            from srl_tf.history import truncate_rows
+
+            truncate_rows(self.history_dir, self.step)
+        self._logged_step = self.step
+        logger.info(f"resumed from {path}: step {self.step}, episode {self.episode}, train {self._agent.train_count}")
+
+    def _checkpoint_due(self) -> bool:
+        opts = self.checkpoint
+        if opts is None:
+            return False
+        if opts.interval_steps and self.step - self._last_ckpt_step >= opts.interval_steps:
+            return True
+        return bool(opts.interval) and time.time() - self._last_ckpt_time >= opts.interval
+
+    # ------------------------------------------------------------------------------------------
     # SRL-style settings and summary
     # ------------------------------------------------------------------------------------------
     def set_seed(self, seed: int | None = None) -> None:
@@ -550,6 +682,30 @@ def _json_safe(value) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+@dataclass
+class CheckpointOptions:
+    """Settings of ``Runner.set_checkpoint``."""
+
+    directory: str
+    is_load: bool = True
+    interval: float = 600.0
+    interval_steps: int | None = None
+    keep: int = 3
+    save_memory: bool = True
+
+
+def _spec_signature(spec) -> dict:
+    """What a checkpoint must match: the spaces as the agent sees them."""
+    return {
+        "obs_shape": list(spec.obs_shape),
+        "obs_dtype": str(spec.obs_dtype),
+        "obs_spaces": sorted(spec.obs_spaces) if spec.obs_spaces else None,
+        "discrete": spec.discrete,
+        "n_actions": spec.n_actions,
+        "action_shape": list(spec.action_shape),
+    }
 
 
 _IGNORED_PROGRESS_KEYS = ("worker_info", "worker", "max_actor")

@@ -72,11 +72,6 @@ SRL_INSTEAD: dict[str, str] = {
         "Multi-process actors are not available in this version: train in one process with "
         "runner.train(...) (EnvConfig(num_envs=N, vectorization='async') runs N envs in subprocesses)."
     ),
-    "set_checkpoint": (
-        "Checkpoints of the whole run are not available in this version: set_history_on_file(dir, "
-        "checkpoint_interval=N) saves the weights every N env steps, runner.load_parameter(dir + '/checkpoint') "
-        "restores them."
-    ),
     "make_parameter": "The agent (models and optimizers) is built on first use: use runner.agent.",
     "make_memory": "The memory belongs to the agent: runner.agent.memory where the algorithm has one.",
 }

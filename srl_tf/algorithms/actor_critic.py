@@ -83,6 +83,11 @@ class Agent(StochasticPolicyAgent):
     def models(self):
         return {"policy": self.policy, "value": self.value}
 
+    host_fields = ("importance",)
+
+    def interrupt_episodes(self) -> None:
+        self.importance[:] = 1.0
+
     def observe(self, obs, action, step) -> None:
         super().observe(obs, action, step)
         terminated = step.terminated.astype(np.float32)

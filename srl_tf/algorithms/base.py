@@ -89,6 +89,69 @@ class Agent:
     def after_load(self) -> None:
         """Hook: e.g. copy loaded weights into target networks."""
 
+    # ---- run state: everything a checkpoint needs to continue exactly -------------------------
+    host_fields: tuple[str, ...] = ()
+    """Names of numpy arrays / Python scalars on the agent that belong to its state (per-env
+    carries, counters); subclasses list theirs."""
+
+    def trackables(self) -> dict:
+        """Every TensorFlow-trackable part of the agent by name: Keras models (target networks,
+        normalisers and EMAs inside them), optimizers (slots, iterations), ``tf.Variable`` counters
+        and carries, and the ``tf.random.Generator``."""
+        kinds = (keras.layers.Layer, keras.optimizers.Optimizer, tf.Variable, tf.random.Generator)
+
+        def trackable(value):
+            # A Keras layer is given as the list of its weights: TensorFlow's object graph does not
+            # reach every variable of a Keras 3 layer (those held in plain lists are missed).
+            return {"weights": list(value.weights)} if isinstance(value, keras.layers.Layer) else value
+
+        out = {}
+        for name, value in vars(self).items():
+            if isinstance(value, kinds):
+                out[name.lstrip("_")] = trackable(value)
+            elif isinstance(value, dict) and value and all(isinstance(v, kinds) for v in value.values()):
+                out[name.lstrip("_")] = {k: trackable(v) for k, v in value.items()}
+            elif isinstance(value, (list, tuple)) and value and all(isinstance(v, kinds) for v in value):
+                out[name.lstrip("_")] = [trackable(v) for v in value]  # e.g. twin critics
+        return out
+
+    def state(self, include_memory: bool = True) -> tuple[dict[str, np.ndarray], dict]:
+        """The host-side state as (named arrays, JSON-able meta): counters, the numpy generator,
+        ``host_fields`` and (with ``include_memory``) the memory."""
+        from srl_tf.checkpoint import pack_fields
+
+        arrays: dict[str, np.ndarray] = {}
+        pack_fields(self, self.host_fields, "agent", arrays)
+        meta = {"env_steps": self.env_steps, "train_count": self.train_count, "rng": self.rng.bit_generator.state}
+        memory = self._memory()
+        if include_memory and memory is not None:
+            memory.state_arrays("memory", arrays)
+            meta["memory_saved"] = True
+        return arrays, meta
+
+    def load_state(self, arrays: dict[str, np.ndarray], meta: dict) -> None:
+        """Restores what :meth:`state` returned (the trackables are restored by the caller)."""
+        from srl_tf.checkpoint import unpack_fields
+
+        unpack_fields(self, self.host_fields, "agent", arrays)
+        self.env_steps, self.train_count = int(meta["env_steps"]), int(meta["train_count"])
+        self.rng.bit_generator.state = meta["rng"]
+        memory = self._memory()
+        if memory is not None and meta.get("memory_saved"):
+            memory.load_state_arrays("memory", arrays)
+        self.weights_changed()
+
+    def weights_changed(self) -> None:
+        """Hook: the weights were replaced from outside (a load); drop copies made from them."""
+
+    def _memory(self):
+        """The experience store whose arrays are part of the state (None if the agent keeps none)."""
+        return None
+
+    def interrupt_episodes(self) -> None:
+        """The training envs restart in the middle of their episodes (a resumed run): cut whatever
+        per-episode data would otherwise run on into the next episode."""
+
     # ---- helpers -------------------------------------------------------------------------
     def compile(self, fn: Callable, name: str, signature=None, jit: bool | None = None):
         """``tf.function`` with a trace counter (``self.trace_counts[name]``)."""
@@ -182,6 +245,14 @@ class OffPolicyAgent(Agent):
             n_step=n_step,
         )
         self._since_train = 0
+
+    host_fields = ("_since_train",)
+
+    def _memory(self):
+        return self.memory
+
+    def interrupt_episodes(self) -> None:
+        self.memory.interrupt_episodes()
 
     def observe(self, obs, action, step: Step) -> None:
         super().observe(obs, action, step)

@@ -143,6 +143,12 @@ class Agent(ContinuousOffPolicyAgent):
         nets.update({net.name: net for net in self.q + self.q_target})
         return nets
 
+    host_fields = ContinuousOffPolicyAgent.host_fields + ("ou_state",)
+
+    def interrupt_episodes(self) -> None:
+        super().interrupt_episodes()
+        self.ou_state[:] = 0.0
+
     def after_load(self):
         self.actor_target.set_weights(self.actor.get_weights())
         for q, q_target in zip(self.q, self.q_target):

@@ -146,6 +146,9 @@ class Agent(OffPolicyAgent):
 
     def after_load(self):
         self.q_target.set_weights(self.q.get_weights())
+        self.weights_changed()
+
+    def weights_changed(self):
         self._numpy_weights = None
 
     def update(self):

@@ -444,7 +444,21 @@ class Agent(base.Agent):
         return params.astype(np.float32)
 
     def after_load(self):
+        self.weights_changed()
+
+    def weights_changed(self):
         self._numpy_weights = None
+
+    # ---- run state ---------------------------------------------------------------------------
+    host_fields = ("_discounted", "_return_acc", "_state_out", "_next_obs")
+
+    def _memory(self):
+        return self.rollout
+
+    def interrupt_episodes(self) -> None:
+        if self._next_obs is not None:
+            self.rollout.interrupt_episodes(self._next_obs)
+        self._return_acc[:] = 0.0
 
     def _policy_fn(self, obs, *recurrent):
         if self.recurrent:

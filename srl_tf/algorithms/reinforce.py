@@ -81,6 +81,25 @@ class Agent(StochasticPolicyAgent):
             out["value"] = self.value
         return out
 
+    # ---- run state: finished episodes waiting for the next update -----------------------------
+    def state(self, include_memory: bool = True):
+        arrays, meta = super().state(include_memory)
+        for i, ep in enumerate(self._done_episodes):
+            for key, values in ep.items():
+                arrays[f"done.{i}.{key}"] = np.stack(values)
+        meta["done_episodes"] = len(self._done_episodes)
+        return arrays, meta
+
+    def load_state(self, arrays, meta) -> None:
+        super().load_state(arrays, meta)
+        self._done_episodes = [
+            {key: list(arrays[f"done.{i}.{key}"]) for key in ("obs", "action", "reward")}
+            for i in range(meta.get("done_episodes", 0))
+        ]
+
+    def interrupt_episodes(self) -> None:
+        self._running = [self._empty() for _ in range(self.num_envs)]  # unfinished: no return to learn from
+
     def observe(self, obs, action, step) -> None:
         super().observe(obs, action, step)
         ended = step.terminated | step.truncated

@@ -99,6 +99,28 @@ class ReplayBuffer:
         # first observation of the new episode into a slot of its own.
         self.pending = ~ended
 
+    # ---- checkpoints ------------------------------------------------------------------------
+    _STATE = ("obs", "action", "reward", "terminated", "episode_end", "valid", "_count", "head", "pending", "writes")
+
+    def state_arrays(self, prefix: str, out: dict) -> None:
+        """Adds the stored arrays (as they are: uint8 frames stay uint8) to ``out``."""
+        from srl_tf.checkpoint import pack_fields
+
+        pack_fields(self, self._STATE, prefix, out)
+
+    def load_state_arrays(self, prefix: str, arrays: dict) -> None:
+        from srl_tf.checkpoint import unpack_fields
+
+        unpack_fields(self, self._STATE, prefix, arrays)
+
+    def interrupt_episodes(self) -> None:
+        """The envs restart mid-episode (a resumed run): each stream's last transition becomes a
+        truncation, so no stored transition runs on into the next episode."""
+        e = np.flatnonzero(self.pending)
+        last = (self.head[e] - 1) % self.slots
+        self.episode_end[e, last] = True
+        self.pending[:] = False
+
     @property
     def filled(self) -> int:
         return int(min(self.writes.max(), self.slots))

@@ -45,6 +45,36 @@ class RolloutBuffer:
         self.pos = 0
         self.final_obs = []
 
+    _STATE = ("obs", "action", "reward", "terminated", "truncated", "is_first", "state", "pos")
+
+    def state_arrays(self, prefix: str, out: dict) -> None:
+        from srl_tf.checkpoint import pack_fields
+
+        pack_fields(self, self._STATE, prefix, out)
+        if self.final_obs:
+            out[f"{prefix}.final_t"] = np.array([t for t, _, _ in self.final_obs], np.int64)
+            out[f"{prefix}.final_i"] = np.array([i for _, i, _ in self.final_obs], np.int64)
+            out[f"{prefix}.final_obs"] = np.stack([o for _, _, o in self.final_obs])
+
+    def load_state_arrays(self, prefix: str, arrays: dict) -> None:
+        from srl_tf.checkpoint import unpack_fields
+
+        unpack_fields(self, self._STATE, prefix, arrays)
+        self.final_obs = []
+        if f"{prefix}.final_t" in arrays:
+            ts, is_, obs = arrays[f"{prefix}.final_t"], arrays[f"{prefix}.final_i"], arrays[f"{prefix}.final_obs"]
+            self.final_obs = [(int(t), int(i), np.array(o)) for t, i, o in zip(ts, is_, obs)]
+
+    def interrupt_episodes(self, next_obs: np.ndarray) -> None:
+        """The envs restart mid-episode: the last stored step of each running episode becomes a
+        truncation that bootstraps from ``next_obs`` (the observation it would have continued from)."""
+        if self.pos == 0:
+            return
+        t = self.pos - 1
+        for i in np.flatnonzero(~self.ended[t]):
+            self.truncated[t, i] = True
+            self.final_obs.append((t, int(i), np.array(next_obs[i])))
+
     def add(self, obs, action, reward, terminated, truncated, next_obs, state=None, is_first=None) -> None:
         if self.full:
             raise RuntimeError(f"RolloutBuffer is full ({self.steps} steps); call reset() after the update.")

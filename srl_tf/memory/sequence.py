@@ -101,6 +101,23 @@ class SequenceMemory:
             if terminated[e] or truncated[e]:
                 self._episode_open[e] = False
 
+    # ---- checkpoints ------------------------------------------------------------------------
+    _STATE = ("obs", "action", "reward", "is_first", "is_terminal", "written", "_episode_open", "_cursors")
+
+    def state_arrays(self, prefix: str, out: dict) -> None:
+        from srl_tf.checkpoint import pack_fields
+
+        pack_fields(self, self._STATE, prefix, out)
+
+    def load_state_arrays(self, prefix: str, arrays: dict) -> None:
+        from srl_tf.checkpoint import unpack_fields
+
+        unpack_fields(self, self._STATE, prefix, arrays)
+
+    def interrupt_episodes(self) -> None:
+        """The envs restart mid-episode: the next step of each stream begins a new episode."""
+        self._episode_open[:] = False
+
     # ---- sampling ---------------------------------------------------------------------------
 
     def _oldest(self) -> np.ndarray:

@@ -299,5 +299,13 @@ class Agent(base.Agent):
             frames.append(np.concatenate([band, row], axis=0))
         return save_gif(path, frames, fps=fps)
 
+    host_fields = ("_since_train",)
+
+    def _memory(self):
+        return self.memory
+
+    def interrupt_episodes(self) -> None:
+        self.memory.interrupt_episodes()
+
     def models(self):
         return {"world_model": self.wm, "actor": self.actor, "critic": self.critic, "critic_slow": self.critic_slow}
