@@ -170,30 +170,34 @@ def load(path: str, trackables: dict) -> tuple[dict[str, np.ndarray], dict]:
 # ---- plain-array state of host objects (memories, per-env carries) ------------------------------
 
 
-def pack_fields(obj, names: tuple[str, ...], prefix: str, out: dict[str, np.ndarray]) -> None:
+def pack_fields(obj, names: tuple[str, ...], prefix: str, out: dict[str, np.ndarray], rows: int | None = None) -> None:
     """Adds ``obj``'s attributes ``names`` to ``out`` as arrays named ``prefix.name`` (dicts of
-    arrays as ``prefix.name.key``; None is left out)."""
+    arrays as ``prefix.name.key``; None is left out). With ``rows``, arrays shaped (envs, slots,
+    ...) keep only their first ``rows`` slots: a ring buffer that is not full yet costs only what
+    it holds."""
     for name in names:
         value = getattr(obj, name)
         if value is None:
             continue
-        if isinstance(value, dict):
-            for key, arr in value.items():
-                out[f"{prefix}.{name}.{key}"] = np.asarray(arr)
-        else:
-            out[f"{prefix}.{name}"] = np.asarray(value)
+        items = value.items() if isinstance(value, dict) else [(None, value)]
+        for key, arr in items:
+            arr = np.asarray(arr)
+            if rows is not None:
+                arr = arr[:, :rows]
+            out[f"{prefix}.{name}" if key is None else f"{prefix}.{name}.{key}"] = arr
 
 
-def unpack_fields(obj, names: tuple[str, ...], prefix: str, arrays: dict[str, np.ndarray]) -> None:
+def unpack_fields(obj, names: tuple[str, ...], prefix: str, arrays: dict[str, np.ndarray], rows: bool = False) -> None:
     """Sets ``obj``'s attributes ``names`` from :func:`pack_fields` output, refusing arrays whose
-    shape or dtype differ from what ``obj`` was built with."""
+    shape or dtype differ from what ``obj`` was built with (with ``rows``, the saved slots fill the
+    front of the preallocated arrays)."""
     for name in names:
         current = getattr(obj, name)
         key = f"{prefix}.{name}"
         if isinstance(current, dict):
-            setattr(obj, name, {k: _checked(f"{key}.{k}", v, arrays) for k, v in current.items()})
+            setattr(obj, name, {k: _checked(f"{key}.{k}", v, arrays, rows) for k, v in current.items()})
         elif isinstance(current, np.ndarray):
-            setattr(obj, name, _checked(key, current, arrays))
+            setattr(obj, name, _checked(key, current, arrays, rows))
         elif key not in arrays:
             setattr(obj, name, None)
         elif current is None:
@@ -202,10 +206,15 @@ def unpack_fields(obj, names: tuple[str, ...], prefix: str, arrays: dict[str, np
             setattr(obj, name, type(current)(arrays[key].item()))
 
 
-def _checked(key: str, current: np.ndarray, arrays: dict[str, np.ndarray]) -> np.ndarray:
+def _checked(key: str, current: np.ndarray, arrays: dict[str, np.ndarray], rows: bool = False) -> np.ndarray:
     if key not in arrays:
         raise ConfigError(f"checkpoint has no array '{key}'; it was written by another configuration.")
     saved = arrays[key]
+    if rows and saved.dtype == current.dtype and saved.ndim == current.ndim and saved.ndim >= 2:
+        if saved.shape[0] == current.shape[0] and saved.shape[2:] == current.shape[2:] and saved.shape[1] <= current.shape[1]:
+            out = np.zeros_like(current)
+            out[:, : saved.shape[1]] = saved
+            return out
     if saved.shape != current.shape or saved.dtype != current.dtype:
         raise ConfigError(
             f"checkpoint array '{key}' is {saved.dtype}{list(saved.shape)} but this run needs "

@@ -1,6 +1,7 @@
 """``srl-tf`` command: train an algorithm on an env with default settings, or plot histories.
 
     srl-tf train dqn CartPole-v1 --steps 50000 --out runs/dqn
+    srl-tf train dqn CartPole-v1 --steps 50000 --resume runs/dqn   # continue after a kill
     srl-tf plot runs/a runs/b --x step --y eval_reward0
 """
 
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sys
 
 
 def main(argv=None) -> int:
@@ -20,6 +23,10 @@ def main(argv=None) -> int:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", default=None, help="history directory (default runs/<algorithm>_<env>)")
     t.add_argument("--gif", default=None, help="write a GIF of one evaluation episode here")
+    t.add_argument("--checkpoint-interval", type=float, default=600.0,
+                   help="seconds between checkpoints of the whole run in <out>/ckpt (0: only at the end)")
+    t.add_argument("--resume", default=None, metavar="DIR",
+                   help="continue the run in DIR (its history and newest checkpoint); --steps counts from there")
     p = sub.add_parser("plot", help="plot histories written by set_history_on_file")
     p.add_argument("dirs", nargs="+")
     p.add_argument("--x", default="step")
@@ -29,6 +36,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import srl_tf
+    from srl_tf.errors import ConfigError, EnvError
+
+    try:
+        return _run(args, parser, srl_tf)
+    except (ConfigError, EnvError, FileNotFoundError) as e:  # a user's mistake: the message, not a traceback
+        print(f"srl-tf: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(args, parser, srl_tf) -> int:
+    from srl_tf.errors import ConfigError
 
     if args.command == "plot":
         print(srl_tf.Runner.load_histories(args.dirs).plot(args.x, args.y, title=args.title, path=args.path))
@@ -38,8 +56,11 @@ def main(argv=None) -> int:
     except ModuleNotFoundError:
         parser.error(f"unknown algorithm '{args.algorithm}'")
     runner = srl_tf.Runner(args.env, module.Config(seed=args.seed))
-    out = args.out or f"runs/{args.algorithm}_{args.env}"
+    out = args.resume or args.out or f"runs/{args.algorithm}_{args.env}"
+    if args.resume and not os.path.isdir(os.path.join(args.resume, "ckpt")):
+        raise ConfigError(f"--resume {args.resume}: no checkpoint directory {os.path.join(args.resume, 'ckpt')}.")
     runner.set_history_on_file(out, enable_eval=True, eval_episode=10)
+    runner.set_checkpoint(os.path.join(out, "ckpt"), is_load=bool(args.resume), interval=args.checkpoint_interval)
     runner.train(max_steps=args.steps)
     returns = runner.evaluate(10)
     print(f"evaluation: mean {sum(returns) / len(returns):.1f} over {len(returns)} episodes")

@@ -100,18 +100,22 @@ class ReplayBuffer:
         self.pending = ~ended
 
     # ---- checkpoints ------------------------------------------------------------------------
-    _STATE = ("obs", "action", "reward", "terminated", "episode_end", "valid", "_count", "head", "pending", "writes")
+    _SLOTS = ("obs", "action", "reward", "terminated", "episode_end", "valid")  # shaped (envs, slots, ...)
+    _COUNTERS = ("_count", "head", "pending", "writes")
 
     def state_arrays(self, prefix: str, out: dict) -> None:
-        """Adds the stored arrays (as they are: uint8 frames stay uint8) to ``out``."""
+        """Adds the stored arrays (as they are: uint8 frames stay uint8) to ``out``; slots never
+        written are left out."""
         from srl_tf.checkpoint import pack_fields
 
-        pack_fields(self, self._STATE, prefix, out)
+        pack_fields(self, self._SLOTS, prefix, out, rows=self.filled)
+        pack_fields(self, self._COUNTERS, prefix, out)
 
     def load_state_arrays(self, prefix: str, arrays: dict) -> None:
         from srl_tf.checkpoint import unpack_fields
 
-        unpack_fields(self, self._STATE, prefix, arrays)
+        unpack_fields(self, self._SLOTS, prefix, arrays, rows=True)
+        unpack_fields(self, self._COUNTERS, prefix, arrays)
 
     def interrupt_episodes(self) -> None:
         """The envs restart mid-episode (a resumed run): each stream's last transition becomes a

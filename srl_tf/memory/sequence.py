@@ -102,17 +102,21 @@ class SequenceMemory:
                 self._episode_open[e] = False
 
     # ---- checkpoints ------------------------------------------------------------------------
-    _STATE = ("obs", "action", "reward", "is_first", "is_terminal", "written", "_episode_open", "_cursors")
+    _SLOTS = ("obs", "action", "reward", "is_first", "is_terminal")  # shaped (envs, slots, ...)
+    _COUNTERS = ("written", "_episode_open", "_cursors")
 
     def state_arrays(self, prefix: str, out: dict) -> None:
+        """Adds the stored arrays to ``out``; slots never written are left out."""
         from srl_tf.checkpoint import pack_fields
 
-        pack_fields(self, self._STATE, prefix, out)
+        pack_fields(self, self._SLOTS, prefix, out, rows=int(np.minimum(self.written, self.slots).max()))
+        pack_fields(self, self._COUNTERS, prefix, out)
 
     def load_state_arrays(self, prefix: str, arrays: dict) -> None:
         from srl_tf.checkpoint import unpack_fields
 
-        unpack_fields(self, self._STATE, prefix, arrays)
+        unpack_fields(self, self._SLOTS, prefix, arrays, rows=True)
+        unpack_fields(self, self._COUNTERS, prefix, arrays)
 
     def interrupt_episodes(self) -> None:
         """The envs restart mid-episode: the next step of each stream begins a new episode."""
