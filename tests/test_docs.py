@@ -11,8 +11,8 @@ the API:
 
 Both run at a tiny budget: :func:`tiny_budgets` wraps the Runner so that ``train`` stops after
 40 env steps (or its first training call), ``evaluate`` plays at most two episodes, episodes are
-cut at 64 steps, GIFs at 10 frames and history intervals at 20 steps, whatever the code asks for,
-and nothing is compiled with XLA.
+cut at 64 steps, GIFs and the replay window at 10 frames and history intervals at 20 steps,
+whatever the code asks for, and nothing is compiled with XLA.
 Most agents are still warming up after 40 steps, so their train steps do not run here (the
 algorithm tests cover them); what is checked is that the code on the site still matches the API:
 every config field and preset, constructor keyword, Runner call and helper it uses. A wrong field
@@ -99,7 +99,8 @@ def tiny_budgets(monkeypatch, tmp_path):
     import srl_tf.envs.meta as meta
     from srl_tf.runner import Runner
 
-    init, train, evaluate, gif = Runner.__init__, Runner.train, Runner.evaluate, Runner.animation_save_gif
+    init, train, evaluate = Runner.__init__, Runner.train, Runner.evaluate
+    gif, window = Runner.animation_save_gif, Runner.replay_window
 
     def small_init(self, env_config, rl_config):
         init(self, env_config, rl_config)
@@ -140,16 +141,19 @@ def tiny_budgets(monkeypatch, tmp_path):
 
         return wrapped
 
-    trials = meta.evaluate_trials
+    def small_window(self, max_steps=1000, fps=30, scale=1.0, max_ticks=None):
+        return window(self, max_steps=min(max_steps, GIF_STEPS), fps=fps, scale=scale, max_ticks=1)
 
-    def small_trials(runner, trials_=100, *args, **kwargs):
-        kwargs["trials"] = min(kwargs.pop("trials", trials_), TRIALS)
-        return trials(runner, *args, **kwargs)
+    evaluate_trials = meta.evaluate_trials
+
+    def small_trials(runner, trials=100, *args, **kwargs):
+        return evaluate_trials(runner, min(trials, TRIALS), *args, **kwargs)
 
     monkeypatch.setattr(Runner, "__init__", small_init)
     monkeypatch.setattr(Runner, "train", small_train)
     monkeypatch.setattr(Runner, "evaluate", small_evaluate)
     monkeypatch.setattr(Runner, "animation_save_gif", small_gif)
+    monkeypatch.setattr(Runner, "replay_window", small_window)
     monkeypatch.setattr(Runner, "set_history_on_file", small_intervals(Runner.set_history_on_file))
     monkeypatch.setattr(Runner, "set_history_on_memory", small_intervals(Runner.set_history_on_memory))
     monkeypatch.setattr(meta, "evaluate_trials", small_trials)
