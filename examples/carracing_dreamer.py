@@ -51,8 +51,10 @@ def main():
 
     pred = agent.save_prediction_gif(os.path.join(args.out, "prediction.gif"), length=50, context=5)
     hist = srl_tf.Runner.load_histories([args.out])
-    loss_png = hist.plot("step", "obs_loss", title="CarRacing-v3: image reconstruction loss",
-                         path=os.path.join(args.out, "obs_loss.png"))
+    loss_png = "none (no train step yet: --steps is within the 1000 random warm-up steps)"
+    if "obs_loss" in hist.columns():
+        loss_png = hist.plot("step", "obs_loss", title="CarRacing-v3: image reconstruction loss",
+                             path=os.path.join(args.out, "obs_loss.png"))
     returns = runner.evaluate(max_episodes=1)
     print(f"evaluation return: {returns[0]:.1f}")
     gif = runner.animation_save_gif(os.path.join(args.out, "carracing.gif"), max_steps=500)
