@@ -322,9 +322,28 @@ class Runner:
         self._logged_step = self.step
         for cb in callbacks:
             cb.on_log(self, row)
+        bad = [k for k, v in row.items() if isinstance(v, float) and not np.isfinite(v)]
+        if bad:
+            raise FloatingPointError(
+                f"{self.rl_config.name}: {bad[0]} became {row[bad[0]]} at env step {self.step} (gradient step "
+                f"{row['train']}); training stops and the last checkpoint written before it is kept. Lower the "
+                "learning rates, clip gradients (max_grad_norm) or check the env's observations and rewards for NaN."
+            )
+
+    def _nonfinite_weight(self) -> str | None:
+        """The first model weight holding NaN or Inf ('model/weight'), or None."""
+        for name, model in self._agent.models().items():
+            for w in model.weights:
+                if not np.all(np.isfinite(np.asarray(w))):
+                    return f"{name}/{w.path}"
+        return None
 
     def _checkpoint(self) -> None:
         if self.history_dir:
+            bad = self._nonfinite_weight()
+            if bad:
+                logger.warning(f"weights not saved to {self.history_dir}/checkpoint: {bad} holds NaN or Inf")
+                return
             self.save_parameter(os.path.join(self.history_dir, "checkpoint"))
 
     def _config_dict(self) -> dict:
@@ -485,6 +504,12 @@ class Runner:
         root = directory or opts.directory
         if not root:
             raise ConfigError("save_checkpoint(): pass a directory or call set_checkpoint(directory) first.")
+        bad = self._nonfinite_weight()
+        if bad:
+            raise FloatingPointError(
+                f"no checkpoint written at env step {self.step}: {bad} holds NaN or Inf; the checkpoints in "
+                f"'{root}' keep the last good state."
+            )
         arrays, agent_meta = self._agent.state(include_memory=opts.save_memory)
         meta = {
             "algorithm": self.rl_config.name,

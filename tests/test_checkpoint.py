@@ -349,3 +349,32 @@ def test_cli_resume_continues_a_run_and_user_mistakes_print_no_traceback(tmp_pat
     assert main(["train", "dqn", "CartPole-v1", "--resume", str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err
     assert "srl-tf: error: --resume" in err and "Traceback" not in err
+
+
+class NaNRewardAfter(gym.Wrapper):
+    """CartPole whose rewards turn NaN after ``start`` steps (a broken user env)."""
+
+    def __init__(self, start: int = 150):
+        super().__init__(gym.make("CartPole-v1"))
+        self.start, self.count = start, 0
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.count += 1
+        return obs, float("nan") if self.count > self.start else reward, terminated, truncated, info
+
+
+def test_a_loss_turning_nan_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+    runner = srl_tf.Runner(srl_tf.EnvConfig(NaNRewardAfter), tiny_dqn())
+    runner.set_history_on_file(str(tmp_path / "run"), interval=10)
+    runner.set_checkpoint(str(tmp_path / "ckpt"), interval=0, interval_steps=100)
+    with pytest.raises(FloatingPointError, match=r"DQN: loss became nan at env step \d+ \(gradient step \d+\)"):
+        runner.train(max_steps=2_000, progress=False)
+    assert runner.step < 400  # stopped within a few rows of the first NaN, not at the end
+    steps = [s for s, _ in checkpoint.checkpoints(str(tmp_path / "ckpt"))]
+    assert steps == [100]  # written before the NaN; none after it
+    resumed = srl_tf.Runner("CartPole-v1", tiny_dqn())
+    resumed.load_checkpoint(str(tmp_path / "ckpt"))
+    assert all(np.isfinite(w).all() for w in resumed.agent.q.get_weights())
+    with pytest.raises(FloatingPointError, match="no checkpoint written .* holds NaN or Inf"):
+        runner.save_checkpoint(str(tmp_path / "ckpt"))

@@ -193,8 +193,9 @@ def require_discrete(config: RLConfig, spec: EnvSpec) -> None:
     if not spec.discrete:
         raise ConfigError(
             f"{config.name} needs discrete actions but '{spec.name}' has a continuous action space "
-            f"{spec.action_shape}. Set rl_config.action_division_num (e.g. 5) to split each action "
-            "dimension into that many discrete actions."
+            f"{spec.action_shape} and action_division_num={config.action_division_num!r} turns the split off. "
+            "Set rl_config.action_division_num to None (5 actions per dimension) or to a number >= 2 to "
+            "split each action dimension into that many discrete actions."
         )
 
 
@@ -204,7 +205,7 @@ def require_continuous(config: RLConfig, spec: EnvSpec) -> None:
         raise ConfigError(
             f"{config.name} needs continuous actions, but '{spec.name}' has a discrete action space with "
             f"{spec.n_actions} actions{split}. Use an algorithm for discrete actions (dqn, reinforce, "
-            "actor_critic) or an env with a Box action space, and leave action_division_num at 0."
+            "actor_critic) or an env with a Box action space, and leave action_division_num at None or 0."
         )
 
 
