@@ -55,13 +55,74 @@ class _Strict:
 
 
 def _coerce(obj: Any, name: str, value: Any) -> Any:
-    """Lets a plain number stand for a constant Schedule (``Config(lr=1e-3)``)."""
-    current = obj.__dict__.get(name)
-    if isinstance(current, Schedule) and isinstance(value, (int, float)) and not isinstance(value, bool):
-        sched = Schedule(float(value))
-        sched._field = current._field
-        return sched
-    return value
+    """Checks ``value`` against the field's annotation and converts what stands for it: a plain
+    number for a constant Schedule (``Config(lr=1e-3)``), numpy scalars for Python ones, a list for
+    a tuple. A value of another type is a ConfigError naming the field."""
+    kinds, optional = _field_kinds(type(obj), name)
+    if not kinds or (value is None and optional):
+        return value
+    where = f"{type(obj).__qualname__}.{name}"
+    real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np_bool_types()))
+    if "Schedule" in kinds:
+        if isinstance(value, Schedule):
+            return value
+        if real:
+            return Schedule(float(value))
+        raise ConfigError(
+            f"{where}={value!r} is not a schedule; assign a number (a constant) or use "
+            f"{name}.set_constant(v) / .set_linear(start, end, steps) / .set_cosine(start, steps)."
+        )
+    if "BlockConfig" in kinds:
+        if isinstance(value, BlockConfig):
+            return value
+        raise ConfigError(f"{where}={value!r} is not a block; set its layers with {name}.set_mlp({value!r}) (or .set(...)).")
+    if "MemoryConfig" in kinds or "RolloutConfig" in kinds:
+        if isinstance(value, MemoryConfig):
+            return value
+        raise ConfigError(f"{where}={value!r} is not a memory config; set memory.capacity and memory.warmup_size instead.")
+    if "bool" in kinds:
+        if isinstance(value, (bool, np_bool_types())):
+            return bool(value)
+        raise ConfigError(f"{where}={value!r} must be True or False.")
+    if "int" in kinds and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if "float" in kinds and real:
+        return float(value)
+    if "str" in kinds and isinstance(value, str):
+        return value
+    if "tuple" in kinds and isinstance(value, (tuple, list)):
+        return tuple(value)
+    if "dict" in kinds and isinstance(value, dict):
+        return value
+    expected = " or ".join(sorted(kinds)) + (" or None" if optional else "")
+    raise ConfigError(f"{where}={value!r} has type {type(value).__name__}; expected {expected}.")
+
+
+def np_bool_types() -> tuple:
+    import numpy as np
+
+    return (np.bool_,)
+
+
+_KINDS = ("Schedule", "BlockConfig", "MemoryConfig", "RolloutConfig", "bool", "int", "float", "str", "tuple", "dict")
+_kind_cache: dict = {}
+
+
+def _field_kinds(cls, name: str) -> tuple[frozenset, bool]:
+    """The checkable kinds of a field's annotation ('int | None' → ({'int'}, True)); an empty set
+    for annotations that take anything (Any, callables)."""
+    key = (cls, name)
+    if key not in _kind_cache:
+        kinds, optional = frozenset(), False
+        for f in dataclasses.fields(cls):
+            if f.name == name:
+                parts = [p.strip() for p in str(f.type).split("|")]
+                optional = "None" in parts
+                rest = [p for p in parts if p != "None"]
+                if rest and all(p in _KINDS for p in rest):
+                    kinds = frozenset(rest)
+        _kind_cache[key] = (kinds, optional)
+    return _kind_cache[key]
 
 
 def config_dataclass(cls):
@@ -76,26 +137,11 @@ def config_dataclass(cls):
                 raise ConfigError(
                     f"{cls.__qualname__}() got an unknown keyword '{key}'.{_suggest(key, names)}{srl_hint(key)}"
                 )
-        # Schedules passed as plain numbers are wrapped by __setattr__ after the default exists.
-        numbers = {
-            k: v
-            for k, v in kwargs.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and _is_schedule_field(cls, k)
-        }
-        init(self, *args, **{k: v for k, v in kwargs.items() if k not in numbers})
-        for k, v in numbers.items():
-            setattr(self, k, v)
+        init(self, *args, **kwargs)  # every field goes through __setattr__: checked and coerced
 
     __init__.__doc__ = init.__doc__
     cls.__init__ = __init__
     return cls
-
-
-def _is_schedule_field(cls, name: str) -> bool:
-    for f in dataclasses.fields(cls):
-        if f.name == name:
-            return f.default_factory is not dataclasses.MISSING and isinstance(f.default_factory(), Schedule)
-    return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,8 +341,8 @@ class RLConfig(_Strict):
                 "or an integer >= 2 (one action per dimension is no choice)."
             )
         self._check_choice("observation_mode", OBSERVATION_MODES)
-        if self.seed is not None and not isinstance(self.seed, int):
-            raise ConfigError(f"seed={self.seed!r} must be an int or None.")
+        if self.seed is not None and (not isinstance(self.seed, int) or not 0 <= self.seed < 2**32 - 100_000):
+            raise ConfigError(f"seed={self.seed!r} is out of range; expected None or an integer in [0, 2**32 - 100000).")
         self.memory.check()
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)

@@ -77,7 +77,28 @@ SRL_INSTEAD: dict[str, str] = {
 }
 
 
+# Names other frameworks use for fields srl_tf has under another name.
+OTHER_NAMES: dict[str, str] = {
+    "gamma": "discount",
+    "learning_rate": "lr (lr_policy / lr_q for SAC, lr_model / lr_actor / lr_critic for Dreamer)",
+    "buffer_size": "memory.capacity",
+    "learning_starts": "memory.warmup_size",
+    "n_steps": "memory.warmup_size (PPO's rollout per update, summed over envs)",
+    "n_epochs": "epochs",
+    "ent_coef": "entropy_coef (SAC: entropy_alpha_auto / initial_alpha)",
+    "vf_coef": "value_coef",
+    "clip_param": "clip_range",
+    "train_freq": "train_interval",
+    "target_update_interval": "target_model_update_interval",
+    "exploration_rate": "epsilon",
+}
+
+
 def srl_hint(name: str) -> str:
-    """The SRL-to-srl_tf line for ``name`` (with a leading space), or '' if it is no SRL name."""
+    """What to write in srl_tf for ``name`` (with a leading space), or '' if it is no known name
+    from SRL or another framework."""
     hint = SRL_INSTEAD.get(name)
-    return f" (SRL: {hint})" if hint else ""
+    if hint:
+        return f" (SRL: {hint})"
+    other = OTHER_NAMES.get(name)
+    return f" (srl_tf calls it {other}.)" if other else ""
