@@ -12,3 +12,7 @@ class EnvError(ValueError):
 class UnknownAttributeError(ConfigError, AttributeError):
     """A name read from a config or the Runner that does not exist; also an ``AttributeError``, so
     ``hasattr`` and ``getattr(obj, name, default)`` keep working."""
+
+
+class MissingPathError(ConfigError, FileNotFoundError):
+    """A file or directory the user named does not exist (also a ``FileNotFoundError``)."""

@@ -13,6 +13,8 @@ import numbers
 import os
 from collections.abc import Iterable, Sequence
 
+from srl_tf.errors import ConfigError, MissingPathError
+
 X_COLUMNS = ("train", "step", "episode", "time")
 
 
@@ -80,7 +82,7 @@ def _plain(v):
 def read_rows(directory: str) -> list[dict]:
     path = os.path.join(directory, "history.jsonl")
     if not os.path.exists(path):
-        raise FileNotFoundError(f"No history in '{directory}' (expected {path}); was set_history_on_file used?")
+        raise MissingPathError(f"No history in '{directory}' (expected {path}); was set_history_on_file used?")
     rows = []
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -152,10 +154,10 @@ class Histories:
         """Plots ``y`` against ``x`` for every run, saves a PNG and returns its path (shown too when
         matplotlib is interactive). ``smooth`` > 1 adds a moving average over that many rows."""
         if x not in X_COLUMNS:
-            raise ValueError(f"plot(x={x!r}): x must be one of {', '.join(X_COLUMNS)}.")
+            raise ConfigError(f"plot(x={x!r}): x must be one of {', '.join(X_COLUMNS)}.")
         available = self.columns()
         if y not in available:
-            raise ValueError(f"plot(y={y!r}): no such column; logged columns are {', '.join(sorted(available))}.")
+            raise ConfigError(f"plot(y={y!r}): no such column; logged columns are {', '.join(sorted(available))}.")
         import matplotlib
 
         if show is None:

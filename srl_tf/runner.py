@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ import numpy as np
 
 from srl_tf.callbacks import Callback
 from srl_tf.config import EnvConfig, RLConfig, _suggest, as_env_config
-from srl_tf.errors import ConfigError, UnknownAttributeError
+from srl_tf.errors import ConfigError, EnvError, MissingPathError, UnknownAttributeError
 from srl_tf.history import Histories, HistoryWriter
 from srl_tf.logs import logger
 from srl_tf.srl_names import srl_hint
@@ -137,6 +138,8 @@ class Runner:
         between evaluations of ``eval_episode`` episodes (default: 5% of the run).
         ``checkpoint_interval``: env steps between weight checkpoints (0: only at the end).
         """
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            raise ConfigError(f"set_history_on_file: history directory '{directory}' is a file; pass a directory path.")
         self.history_dir = directory
         self._set_history(enable_eval, eval_episode, interval, eval_interval)
         self.checkpoint_interval = checkpoint_interval
@@ -192,7 +195,12 @@ class Runner:
         ``timeout`` seconds. Ctrl-C stops cleanly, keeping history and weights."""
         limits = {"max_steps": max_steps, "max_train_count": max_train_count, "max_episodes": max_episodes, "timeout": timeout}
         for k, v in limits.items():
-            if v is None or v < 0:
+            if k == "timeout":
+                if not isinstance(v, numbers.Real) or isinstance(v, bool):
+                    raise ConfigError(f"train(timeout={v!r}): expected a number of seconds >= 0 (0 means no limit).")
+            elif not isinstance(v, numbers.Integral) or isinstance(v, bool):
+                raise ConfigError(f"train({k}={v!r}): expected an integer >= 0 (0 means no limit).")
+            if v < 0:
                 raise ConfigError(f"train({k}={v!r}): must be >= 0 (0 means no limit).")
         if not any(limits.values()):
             raise ConfigError(
@@ -237,16 +245,27 @@ class Runner:
         for cb in callbacks:
             cb.on_train_begin(self)
         finished = False
+        next_finite_check = time.time()
         try:
             while True:
                 obs = self._obs
                 action = agent.act(obs, explore=True, state=self._state, is_first=self._is_first)
-                step = env.step(action)
+                try:
+                    step = env.step(action)
+                except Exception as e:
+                    finished = None  # the agent has not seen the failed step: its state is whole and is saved
+                    raise EnvError(
+                        f"env '{self.env_config.display_name}' raised {type(e).__name__} at env step {self.step}: {e}. "
+                        "History and checkpoint are written up to this step."
+                    ) from e
                 self._is_first = step.terminated | step.truncated
                 agent.observe(obs, action, step)
                 n_train, metrics = agent.update()
                 if n_train:
                     self.last_metrics = metrics
+                    if time.time() >= next_finite_check:  # a host read of the metrics every few seconds
+                        self._raise_if_nonfinite({k: float(v) for k, v in metrics.items()})
+                        next_finite_check = time.time() + 2.0
                 self._obs = step.obs
                 self.step += env.num_envs
                 for ret, length in env.pop_finished():
@@ -299,14 +318,14 @@ class Runner:
                     final_eval = None
                     if finished and self.enable_eval:
                         final_eval = float(np.mean(self.evaluate(self.eval_episode)))
-                    self._log(interval_returns, final_eval, callbacks)
+                    self._log(interval_returns, final_eval, callbacks, check=False)
                 self._checkpoint()
             if self.checkpoint is not None and finished is not False:
                 self.save_checkpoint()  # not after a crash: the newest checkpoint stays the last good one
             for cb in callbacks:
                 cb.on_train_end(self)
 
-    def _log(self, returns: list[float], eval_reward, callbacks) -> None:
+    def _log(self, returns: list[float], eval_reward, callbacks, check: bool = True) -> None:
         row = {
             "train": self._agent.train_count,
             "step": self.step,
@@ -322,12 +341,16 @@ class Runner:
         self._logged_step = self.step
         for cb in callbacks:
             cb.on_log(self, row)
-        bad = [k for k, v in row.items() if isinstance(v, float) and not np.isfinite(v)]
+        if check:
+            self._raise_if_nonfinite(row)
+
+    def _raise_if_nonfinite(self, values: dict) -> None:
+        bad = [k for k, v in values.items() if isinstance(v, float) and not np.isfinite(v)]
         if bad:
             raise FloatingPointError(
-                f"{self.rl_config.name}: {bad[0]} became {row[bad[0]]} at env step {self.step} (gradient step "
-                f"{row['train']}); training stops and the last checkpoint written before it is kept. Lower the "
-                "learning rates, clip gradients (max_grad_norm) or check the env's observations and rewards for NaN."
+                f"{self.rl_config.name}: {bad[0]} became {values[bad[0]]} at env step {self.step} (gradient step "
+                f"{self._agent.train_count}); training stops and the last checkpoint written before it is kept. Lower "
+                "the learning rates, clip gradients (max_grad_norm) or check the env's observations and rewards for NaN."
             )
 
     def _nonfinite_weight(self) -> str | None:
@@ -406,6 +429,13 @@ class Runner:
         # render_mujoco_states); other envs render here.
         states_only = render and isinstance(cfg.name, str) and _json_safe(cfg.kwargs) and is_mujoco_id(cfg.name)
         env = make_env(cfg, "rgb_array" if render and not states_only else None, division)
+        if render and not states_only and env.render_mode != "rgb_array":
+            env.close()
+            raise EnvError(
+                f"'{cfg.display_name}' cannot render rgb_array frames (render modes {env.metadata.get('render_modes', [])}), "
+                "so animation_save_gif() and replay_window() have nothing to draw; give the env a render_mode="
+                "'rgb_array' argument and render()."
+            )
 
         def record(episode):
             if states_only:
@@ -681,7 +711,7 @@ class Runner:
 
     def load_parameter(self, path: str) -> None:
         if not os.path.isdir(path):
-            raise FileNotFoundError(f"load_parameter: '{path}' is not a directory written by save_parameter().")
+            raise MissingPathError(f"load_parameter: '{path}' is not a directory written by save_parameter().")
         meta_path = os.path.join(path, "srl_tf.json")
         if os.path.exists(meta_path):
             with open(meta_path, encoding="utf-8") as f:

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from srl_tf.config import RLConfig
 from srl_tf.envs.adapter import EnvSpec, Step
-from srl_tf.errors import ConfigError
+from srl_tf.errors import ConfigError, MissingPathError
 from srl_tf.memory.replay import ReplayBuffer
 
 
@@ -82,8 +82,17 @@ class Agent:
         for name, model in self.models().items():
             path = os.path.join(directory, f"{name}.weights.h5")
             if not os.path.exists(path):
-                raise FileNotFoundError(f"No weights for model '{name}' in {directory} (expected {path}).")
-            model.load_weights(path)
+                raise MissingPathError(f"No weights for model '{name}' in {directory} (expected {path}).")
+            try:
+                model.load_weights(path)
+            except Exception as e:  # h5py / Keras, said in terms of the file and the configuration
+                text = str(e).splitlines()[0]
+                if isinstance(e, OSError):
+                    raise ConfigError(f"load_parameter: {path} cannot be read; the file is damaged: {text}") from e
+                raise ConfigError(
+                    f"load_parameter: {path} does not fit model '{name}' of this configuration (another env or "
+                    f"other layer sizes?): {text}"
+                ) from e
         self.after_load()
 
     def after_load(self) -> None:
