@@ -145,19 +145,24 @@ class Histories:
     def plot(
         self,
         x: str = "step",
-        y: str = "eval_reward0",
+        y: str | Sequence[str] = "eval_reward0",
         title: str | None = None,
         path: str | None = None,
         smooth: int = 1,
         show: bool | None = None,
     ) -> str:
-        """Plots ``y`` against ``x`` for every run, saves a PNG and returns its path (shown too when
-        matplotlib is interactive). ``smooth`` > 1 adds a moving average over that many rows."""
+        """Plots ``y`` (one column, or several: ``["eval_reward0", "reward0"]``) against ``x`` for
+        every run, saves a PNG and returns its path (shown too when matplotlib is interactive).
+        ``smooth`` > 1 adds a moving average over that many rows."""
         if x not in X_COLUMNS:
             raise ConfigError(f"plot(x={x!r}): x must be one of {', '.join(X_COLUMNS)}.")
+        ys_names = [y] if isinstance(y, str) else list(y)
         available = self.columns()
-        if y not in available:
-            raise ConfigError(f"plot(y={y!r}): no such column; logged columns are {', '.join(sorted(available))}.")
+        for name in ys_names:
+            if name not in available:
+                raise ConfigError(
+                    f"plot(y={name!r}): no such column; logged columns are {', '.join(sorted(available))}."
+                )
         import matplotlib
 
         if show is None:
@@ -167,26 +172,30 @@ class Histories:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(7, 4.2))
-        for label, rows in self.runs:
-            pts = [(r[x], r[y]) for r in rows if r.get(y) is not None and r.get(x) is not None]
-            if not pts:
-                continue
-            xs, ys = zip(*pts)
-            marker = "o" if len(xs) <= 30 else None  # a run of few rows (or one) stays visible
-            line = ax.plot(xs, ys, label=label, marker=marker, markersize=4, alpha=0.35 if smooth > 1 else 1.0)[0]
-            if smooth > 1 and len(ys) >= smooth:
-                avg = [sum(ys[max(0, i - smooth + 1) : i + 1]) / len(ys[max(0, i - smooth + 1) : i + 1]) for i in range(len(ys))]
-                ax.plot(xs, avg, color=line.get_color())
+        styles = ["-", "--", ":", "-."]
+        for k, column in enumerate(ys_names):
+            for label, rows in self.runs:
+                pts = [(r[x], r[column]) for r in rows if r.get(column) is not None and r.get(x) is not None]
+                if not pts:
+                    continue
+                xs, ys = zip(*pts)
+                name = label if len(ys_names) == 1 else (column if len(self.runs) == 1 else f"{label} {column}")
+                marker = "o" if len(xs) <= 30 else None  # a run of few rows (or one) stays visible
+                line = ax.plot(xs, ys, styles[k % len(styles)], label=name, marker=marker, markersize=4,
+                               alpha=0.35 if smooth > 1 else 1.0)[0]
+                if smooth > 1 and len(ys) >= smooth:
+                    avg = [sum(ys[max(0, i - smooth + 1) : i + 1]) / len(ys[max(0, i - smooth + 1) : i + 1]) for i in range(len(ys))]
+                    ax.plot(xs, avg, styles[k % len(styles)], color=line.get_color())
         ax.set_xlabel({"train": "gradient steps", "step": "env steps", "episode": "episodes", "time": "seconds"}[x])
-        ax.set_ylabel(y)
-        ax.set_title(title or f"{y} vs {x}")
+        ax.set_ylabel(" / ".join(ys_names))
+        ax.set_title(title or f"{' / '.join(ys_names)} vs {x}")
         ax.grid(alpha=0.3)
-        if len(self.runs) > 1:
+        if len(self.runs) > 1 or len(ys_names) > 1:
             ax.legend()
         fig.tight_layout()
         if path is None:
             base = self.directory or "."
-            path = os.path.join(base, f"{y}_vs_{x}.png")
+            path = os.path.join(base, f"{'_'.join(ys_names)}_vs_{x}.png")
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         fig.savefig(path, dpi=100)
         if show:

@@ -6,10 +6,12 @@ agent and drives it through :class:`srl_tf.algorithms.base.Agent`'s methods.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import numbers
 import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +89,7 @@ class Runner:
         self._resume_checked = False
         self._last_ckpt_time = time.time()
         self._last_ckpt_step = 0
+        self._best_eval: float | None = None
 
     # ------------------------------------------------------------------------------------------
     # set-up
@@ -222,6 +225,8 @@ class Runner:
             self._is_first = np.ones(env.num_envs, bool)
         if self._history_on and self._writer is None:
             self._writer = HistoryWriter(self.history_dir, append=self.step > 0)  # resumed runs continue
+            if self.step == 0 and self.history_dir:  # a new run: the best weights of an old one are not its own
+                shutil.rmtree(os.path.join(self.history_dir, "checkpoint", "best"), ignore_errors=True)
             self._writer.write_config(self._config_dict())
         start_step, start_train, start_ep = self.step, agent.train_count, self.episode
         # Rows and evaluations every 1% / 5% of the run, counted in env steps; a run bounded only by
@@ -281,6 +286,7 @@ class Runner:
                     do_eval = self.enable_eval and count >= next_eval
                     if do_eval:
                         last_eval = float(np.mean(self.evaluate(self.eval_episode)))
+                        self._record_eval(last_eval)
                         next_eval += eval_every * ((count - next_eval) // eval_every + 1)  # K train steps a call can skip several
                     self._log(interval_returns, last_eval if do_eval else None, callbacks)
                     interval_returns = []
@@ -318,6 +324,7 @@ class Runner:
                     final_eval = None
                     if finished and self.enable_eval:
                         final_eval = float(np.mean(self.evaluate(self.eval_episode)))
+                        self._record_eval(final_eval)
                     self._log(interval_returns, final_eval, callbacks, check=False)
                 self._checkpoint()
             if self.checkpoint is not None and finished is not False:
@@ -361,6 +368,49 @@ class Runner:
                     return f"{name}/{w.path}"
         return None
 
+    def best_parameter_path(self) -> str | None:
+        """Where the best-evaluated weights of this run are (``<history dir>/checkpoint/best``),
+        or None before a history evaluation has run."""
+        if not self.history_dir:
+            return None
+        path = os.path.join(self.history_dir, "checkpoint", "best")
+        return path if os.path.exists(os.path.join(path, "srl_tf.json")) else None
+
+    def _record_eval(self, value: float) -> None:
+        """Keeps the weights of the best evaluation so far beside the last ones (as SB3's
+        evaluation callback does)."""
+        if self._best_eval is not None and value < self._best_eval:
+            return
+        self._best_eval = value
+        if self.history_dir and self._nonfinite_weight() is None:
+            path = os.path.join(self.history_dir, "checkpoint", "best")
+            self.save_parameter(path)
+            with open(os.path.join(path, "best.json"), "w", encoding="utf-8") as f:
+                json.dump({"eval_reward0": value, "step": self.step, "train": self._agent.train_count}, f)
+
+    @contextlib.contextmanager
+    def _using(self, weights: str):
+        if weights == "current":
+            yield
+            return
+        if weights != "best":
+            raise ConfigError(f"weights={weights!r}: choose 'current' or 'best'.")
+        path = self.best_parameter_path()
+        if path is None:
+            raise ConfigError(
+                "weights='best': this run has no best weights yet; they are kept when set_history_on_file(dir, "
+                "enable_eval=True) evaluates during train()."
+            )
+        models = self._agent.models()
+        kept = {name: model.get_weights() for name, model in models.items()}
+        self._agent.load_weights(path)
+        try:
+            yield
+        finally:
+            for name, model in models.items():
+                model.set_weights(kept[name])
+            self._agent.weights_changed()
+
     def _checkpoint(self) -> None:
         if self.history_dir:
             bad = self._nonfinite_weight()
@@ -384,12 +434,17 @@ class Runner:
     # ------------------------------------------------------------------------------------------
     # evaluation and rollouts
     # ------------------------------------------------------------------------------------------
-    def evaluate(self, max_episodes: int = 10, explore: bool = False) -> list[float]:
+    def evaluate(self, max_episodes: int = 10, explore: bool = False, weights: str = "current") -> list[float]:
         """Returns of ``max_episodes`` episodes with the deterministic (or ``explore``) policy, run
-        side by side in up to 16 envs."""
-        if max_episodes < 1:
+        side by side in up to 16 envs. ``weights="best"``: with the best-evaluated weights of the
+        run (see :meth:`best_parameter_path`); the current ones are put back afterwards."""
+        if not isinstance(max_episodes, numbers.Integral) or max_episodes < 1:
             raise ConfigError(f"evaluate(max_episodes={max_episodes}) must be >= 1.")
         self._setup()
+        with self._using(weights):
+            return self._evaluate(max_episodes, explore)
+
+    def _evaluate(self, max_episodes: int, explore: bool) -> list[float]:
         from srl_tf.envs import VecEnvAdapter
 
         n = min(max_episodes, 16)
@@ -417,9 +472,16 @@ class Runner:
             round_ += 1
         return returns[:max_episodes]
 
-    def rollout(self, max_episodes: int = 1, explore: bool = False, render: bool = False, max_steps: int = 0) -> list[Episode]:
-        """Plays episodes in one env; with ``render`` the frames are kept (``rgb_array``)."""
+    def rollout(
+        self, max_episodes: int = 1, explore: bool = False, render: bool = False, max_steps: int = 0, weights: str = "current"
+    ) -> list[Episode]:
+        """Plays episodes in one env; with ``render`` the frames are kept (``rgb_array``);
+        ``weights="best"`` plays the best-evaluated weights of the run."""
         self._setup()
+        with self._using(weights):
+            return self._rollout(max_episodes, explore, render, max_steps)
+
+    def _rollout(self, max_episodes: int, explore: bool, render: bool, max_steps: int) -> list[Episode]:
         from srl_tf.envs import make_env
         from srl_tf.envs.adapter import applied_action
         from srl_tf.render import is_mujoco_id, mujoco_state, render_mujoco_states
@@ -478,19 +540,24 @@ class Runner:
             caps.append(f"step {i + 1}  action {format_action(a)}  reward {r:+.2f}  return {total:.1f}")
         return caps
 
-    def animation_save_gif(self, path: str, max_steps: int = 1000, fps: int = 30, explore: bool = False) -> str:
-        """Plays one episode and writes it as a GIF with step / action / reward on every frame."""
+    def animation_save_gif(
+        self, path: str, max_steps: int = 1000, fps: int = 30, explore: bool = False, weights: str = "current"
+    ) -> str:
+        """Plays one episode and writes it as a GIF with step / action / reward on every frame
+        (``weights="best"``: with the best-evaluated weights)."""
         from srl_tf.render import annotate, save_gif
 
-        episode = self.rollout(1, explore=explore, render=True, max_steps=max_steps)[0]
+        episode = self.rollout(1, explore=explore, render=True, max_steps=max_steps, weights=weights)[0]
         frames = [annotate(f, c) for f, c in zip(episode.frames, self._captions(episode))]
         return save_gif(path, frames, fps=fps)
 
-    def replay_window(self, max_steps: int = 1000, fps: int = 30, scale: float = 1.0, max_ticks: int | None = None) -> None:
+    def replay_window(
+        self, max_steps: int = 1000, fps: int = 30, scale: float = 1.0, max_ticks: int | None = None, weights: str = "current"
+    ) -> None:
         """Plays one episode, then opens a pygame window to step through it (←/→, space, q)."""
         from srl_tf.render import ReplayViewer
 
-        episode = self.rollout(1, render=True, max_steps=max_steps)[0]
+        episode = self.rollout(1, render=True, max_steps=max_steps, weights=weights)[0]
         ReplayViewer(episode.frames, self._captions(episode), fps=fps, scale=scale).run(max_ticks=max_ticks)
 
     # ------------------------------------------------------------------------------------------
@@ -545,7 +612,7 @@ class Runner:
             "algorithm": self.rl_config.name,
             "env": self.env_config.display_name,
             "spec": _spec_signature(self._env.spec),
-            "runner": {"step": self.step, "episode": self.episode, "elapsed": self.elapsed},
+            "runner": {"step": self.step, "episode": self.episode, "elapsed": self.elapsed, "best_eval": self._best_eval},
             "agent": agent_meta,
             "history_dir": self.history_dir,
         }
@@ -590,6 +657,7 @@ class Runner:
         self._agent.load_state(arrays, meta["agent"])
         runner = meta["runner"]
         self.step, self.episode, self.elapsed = int(runner["step"]), int(runner["episode"]), float(runner["elapsed"])
+        self._best_eval = runner.get("best_eval")
         self._last_ckpt_time, self._last_ckpt_step = time.time(), self.step
         if not meta["agent"].get("memory_saved") and self.checkpoint is not None:
             logger.warning(f"resumed from {path} without its memory (save_memory=False): the warm-up is collected again")
