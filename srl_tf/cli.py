@@ -2,6 +2,7 @@
 
     srl-tf train dqn CartPole-v1 --steps 50000 --out runs/dqn
     srl-tf train dqn CartPole-v1 --steps 50000 --resume runs/dqn   # continue after a kill
+    srl-tf train ppo CartPole-v1 --set lr=1e-3 --set memory.capacity=1024
     srl-tf plot runs/a runs/b --x step --y eval_reward0
 """
 
@@ -25,6 +26,8 @@ def main(argv=None) -> int:
     t.add_argument("--gif", default=None, help="write a GIF of one evaluation episode here")
     t.add_argument("--checkpoint-interval", type=float, default=600.0,
                    help="seconds between checkpoints of the whole run in <out>/ckpt (0: only at the end)")
+    t.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="set a config field, e.g. --set lr=1e-3 --set hidden_block.layer_sizes=(64,64) (repeatable)")
     t.add_argument("--resume", default=None, metavar="DIR",
                    help="continue the run in DIR (its history and newest checkpoint); --steps counts from there")
     p = sub.add_parser("plot", help="plot histories written by set_history_on_file")
@@ -55,7 +58,10 @@ def _run(args, parser, srl_tf) -> int:
         module = importlib.import_module(f"srl_tf.algorithms.{args.algorithm}")
     except ModuleNotFoundError:
         parser.error(f"unknown algorithm '{args.algorithm}'")
-    runner = srl_tf.Runner(args.env, module.Config(seed=args.seed))
+    config = module.Config(seed=args.seed)
+    for item in args.set:
+        apply_setting(config, item)
+    runner = srl_tf.Runner(args.env, config)
     out = args.resume or args.out or f"runs/{args.algorithm}_{args.env}"
     if args.resume and not os.path.isdir(os.path.join(args.resume, "ckpt")):
         raise ConfigError(f"--resume {args.resume}: no checkpoint directory {os.path.join(args.resume, 'ckpt')}.")
@@ -68,6 +74,27 @@ def _run(args, parser, srl_tf) -> int:
     if args.gif:
         print(runner.animation_save_gif(args.gif))
     return 0
+
+
+def apply_setting(config, item: str) -> None:
+    """``field=value`` or ``block.field=value`` onto a config; the value is a Python literal, or a
+    plain string when it is none."""
+    import ast
+
+    from srl_tf.errors import ConfigError
+
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected FIELD=VALUE, e.g. --set lr=1e-3.")
+    path, text = item.split("=", 1)
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = text
+    *parents, name = path.strip().split(".")
+    target = config
+    for part in parents:
+        target = getattr(target, part)
+    setattr(target, name, value)
 
 
 if __name__ == "__main__":
