@@ -379,18 +379,3 @@ def test_a_loss_turning_nan_stops_training_and_keeps_the_last_good_checkpoint(tm
     with pytest.raises(FloatingPointError, match="no checkpoint written .* holds NaN or Inf"):
         runner.save_checkpoint(str(tmp_path / "ckpt"))
 
-
-def test_the_checkpoint_cost_table_in_the_docs_is_made_from_the_result_file():
-    import importlib.util
-
-    root = os.path.join(os.path.dirname(__file__), "..")
-    spec = importlib.util.spec_from_file_location("checkpoint_cost", os.path.join(root, "benchmarks", "checkpoint_cost.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    with open(os.path.join(root, "benchmarks", "results", "checkpoint_cost.json"), encoding="utf-8") as f:
-        expected = module.table(json.load(f))
-    with open(os.path.join(root, "docs", "guides", "checkpoints.md"), encoding="utf-8") as f:
-        page = f.read()
-    start = page.index("<!-- table: python benchmarks/checkpoint_cost.py --table -->")
-    body = page[page.index("\n", start) + 1 : page.index("<!-- end table -->")].strip()
-    assert body == expected.strip()

@@ -125,11 +125,11 @@ def tiny_budgets(monkeypatch, tmp_path):
             progress=False,
         )
 
-    def small_evaluate(self, max_episodes=10, explore=False):
-        return evaluate(self, max_episodes=min(max_episodes, EPISODES), explore=explore)
+    def small_evaluate(self, max_episodes=10, explore=False, **kwargs):
+        return evaluate(self, max_episodes=min(max_episodes, EPISODES), explore=explore, **kwargs)
 
-    def small_gif(self, path, max_steps=1000, fps=30, explore=False):
-        return gif(self, path, max_steps=min(max_steps, GIF_STEPS), fps=fps, explore=explore)
+    def small_gif(self, path, max_steps=1000, fps=30, explore=False, **kwargs):
+        return gif(self, path, max_steps=min(max_steps, GIF_STEPS), fps=fps, explore=explore, **kwargs)
 
     def small_intervals(method):
         # evaluation and log intervals meant for long runs would never come round in a short one
@@ -141,8 +141,8 @@ def tiny_budgets(monkeypatch, tmp_path):
 
         return wrapped
 
-    def small_window(self, max_steps=1000, fps=30, scale=1.0, max_ticks=None):
-        return window(self, max_steps=min(max_steps, GIF_STEPS), fps=fps, scale=scale, max_ticks=1)
+    def small_window(self, max_steps=1000, fps=30, scale=1.0, max_ticks=None, **kwargs):
+        return window(self, max_steps=min(max_steps, GIF_STEPS), fps=fps, scale=scale, max_ticks=1, **kwargs)
 
     evaluate_trials = meta.evaluate_trials
 

@@ -1,0 +1,87 @@
+"""The README's main job (examples/cartpole_dqn.py) on several seeds: the evaluation of the last
+and of the best-evaluated weights, and the wall time, into benchmarks/results/main_job.json.
+
+    python benchmarks/main_job.py [--seeds 0 1 2 3 4] [--steps 50000]
+    python benchmarks/main_job.py --table      # the README's table, from the committed result file
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "examples"))
+sys.path.insert(0, HERE)
+
+
+def run(seed: int, steps: int) -> dict:
+    from cartpole_dqn import cartpole_dqn_config
+
+    import srl_tf
+
+    out = tempfile.mkdtemp(prefix=f"main_job_{seed}_")
+    t0 = time.time()
+    runner = srl_tf.Runner("CartPole-v1", cartpole_dqn_config(seed))
+    runner.set_history_on_file(out, enable_eval=True, eval_episode=10)
+    runner.train(max_steps=steps, progress=False)
+    wall = time.time() - t0
+    last = runner.evaluate(10)
+    best = runner.evaluate(10, weights="best")
+    rows = srl_tf.Runner.load_histories([out]).runs[0][1]
+    curve = [[r["step"], r["eval_reward0"]] for r in rows if "eval_reward0" in r]
+    return {"seed": seed, "train_seconds": round(wall, 1), "last": float(np.mean(last)), "best": float(np.mean(best)), "eval_curve": curve}
+
+
+def table(result: dict) -> str:
+    lines = ["| seed | last weights | best weights | training time (s) |", "|---|---|---|---|"]
+    for r in result["runs"]:
+        lines.append(f"| {r['seed']} | {r['last']:.1f} | {r['best']:.1f} | {r['train_seconds']:.0f} |")
+    m = result["machine"]
+    lines.append(f"\nMean of 10 deterministic episodes each; {result['date']}, {m['cpu']}, {m['cores']} cores, load {m['load_1min']:.1f}.")
+    return "\n".join(lines)
+
+
+def main():
+    from checkpoint_cost import machine
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--steps", type=int, default=50_000)
+    p.add_argument("--out", default=os.path.join(HERE, "results", "main_job.json"))
+    p.add_argument("--table", action="store_true")
+    args = p.parse_args()
+    if args.table:
+        with open(args.out, encoding="utf-8") as f:
+            print(table(json.load(f)))
+        return
+    before = machine()
+    runs = []
+    for seed in args.seeds:
+        runs.append(run(seed, args.steps))
+        r = runs[-1]
+        print(f"seed {seed}: last {r['last']:.1f}, best {r['best']:.1f}, {r['train_seconds']:.0f}s", flush=True)
+    result = {
+        "command": "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
+        "commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": before,
+        "load_after": machine()["load_1min"],
+        "steps": args.steps,
+        "runs": runs,
+    }
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1)
+    print(table(result))
+
+
+if __name__ == "__main__":
+    main()
