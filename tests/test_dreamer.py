@@ -133,8 +133,11 @@ def test_continuous_actions_reach_the_env_within_bounds_and_the_memory_normalise
     mem = runner.agent.memory
     stored = mem.action[0, : mem.written[0]]
     assert stored.min() >= -1.0 and stored.max() <= 1.0
-    actions = runner.agent.act(np.zeros((3, 3), np.float32), explore=True, state=runner.agent.initial_state(3))
-    assert actions.shape == (3, 1) and np.all(np.abs(actions) <= 2.0)
+    state = runner.agent.initial_state(3)
+    actions = runner.agent.act(np.zeros((3, 3), np.float32), explore=True, state=state)
+    # the carried action is the actor's, in [-1, 1]; Pendulum receives it scaled onto [-2, 2]
+    assert actions.shape == (3, 1) and np.all(np.abs(state["action"]) <= 1.0)
+    np.testing.assert_allclose(actions, 2.0 * state["action"], rtol=1e-6)
 
 
 def test_save_and_load_reproduce_the_greedy_policy(tmp_path):
