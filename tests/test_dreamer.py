@@ -104,10 +104,24 @@ def test_warmup_world_model_trains_only_the_world_model():
 
 
 def test_stream_batches_carry_the_rssm_state_and_windows_do_not():
-    stream = Runner(_env(True, False, "v3"), tiny(sequence_sampling="stream"))
-    stream.train(max_steps=35, progress=False)
-    carry = stream.agent._carry["deter"].numpy()
+    def trained():
+        runner = Runner(_env(True, False, "v3"), tiny(sequence_sampling="stream"))
+        runner.train(max_steps=35, progress=False)
+        return runner.agent
+
+    carried, zeroed = trained(), trained()  # two identical runs (same seed, same random draws)
+    carry = carried._carry["deter"].numpy()
     assert np.abs(carry).sum() > 0  # the last posterior state of the previous batch is kept
+    np.testing.assert_array_equal(zeroed._carry["deter"].numpy(), carry)
+    for v in zeroed._carry.values():
+        v.assign(tf.zeros_like(v))
+    losses = []
+    for agent in (carried, zeroed):
+        batch = agent.memory.sample(agent.config.batch_size, agent.config.batch_length, agent.rng)
+        is_first = batch.is_first.copy()
+        is_first[:, 0] = 0.0  # every row continues its episode from the previous batch
+        losses.append(float(agent._train_world_model(*batch._replace(is_first=is_first))["model_loss"]))
+    assert abs(losses[0] - losses[1]) > 1e-3, losses  # so the carried state enters the next step
     windows = Runner(_env(True, False, "v3"), tiny(sequence_sampling="windows"))
     windows.train(max_steps=35, progress=False)
     assert np.abs(windows.agent._carry["deter"].numpy()).sum() == 0
@@ -121,8 +135,12 @@ def test_acting_carries_state_and_resets_it_where_an_episode_begins():
     state = agent.initial_state(2)
     agent.act(obs, explore=False, state=state, is_first=np.ones(2, bool))
     after_one = state["rssm"]["deter"].numpy().copy()
+    rssm_one, action_one = {k: tf.constant(v) for k, v in state["rssm"].items()}, state["action"].copy()
     agent.act(obs, explore=False, state=state, is_first=np.zeros(2, bool))
     assert not np.allclose(state["rssm"]["deter"].numpy(), after_one)  # carried forward
+    # the new deterministic state is the GRU step from the carried state and action, not from a fresh one
+    expected = agent.rssm.img_step(rssm_one, action_one, sample=False)["deter"].numpy()
+    np.testing.assert_allclose(state["rssm"]["deter"].numpy(), expected, rtol=1e-4, atol=1e-5)
     agent.act(obs, explore=False, state=state, is_first=np.ones(2, bool))
     np.testing.assert_allclose(state["rssm"]["deter"].numpy(), after_one, atol=1e-5)  # reset to the start
 
