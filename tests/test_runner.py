@@ -372,18 +372,29 @@ def test_rollout_records_frames(trained):
 def test_animation_save_gif_writes_annotated_frames(trained, tmp_path):
     import imageio.v2 as imageio
 
-    (episode,) = trained.rollout(1, max_steps=20)
+    (episode,) = trained.rollout(1, render=True, max_steps=20)  # the same episode, not annotated
     path = trained.animation_save_gif(str(tmp_path / "anim.gif"), max_steps=20)
-    frames = imageio.mimread(path, memtest=False)
-    assert len(frames) == len(episode) + 1
+    frames = [np.asarray(f)[..., :3].astype(int) for f in imageio.mimread(path, memtest=False)]
+    assert len(frames) == len(episode) + 1  # every frame differs (its caption counts the steps)
     assert frames[0].shape[:2] == (400, 600)
+    for i, (gif, raw) in enumerate(zip(frames, episode.frames)):
+        # below the caption band the frame is the env's (up to the GIF palette) ...
+        assert np.abs(gif[30:] - raw[30:].astype(int)).mean() < 3
+        # ... on CartPole's white background the band is dark, with light text on it
+        band = gif[:14, :300]
+        assert (raw[:14, :300] > 240).all() and (band < 40).mean() > 0.7 and (band > 200).any(), i
+    assert not np.array_equal(frames[1][:14], frames[2][:14])  # each step has its own caption
 
 
-def test_replay_window_runs_headless(trained):
+def test_replay_window_runs_headless(trained, monkeypatch):
     import pygame
 
-    trained.replay_window(max_steps=10, max_ticks=2)
-    assert not pygame.display.get_init()  # the window was opened and closed again
+    opened = []
+    set_mode = pygame.display.set_mode
+    monkeypatch.setattr(pygame.display, "set_mode", lambda size, *a, **k: (opened.append(size), set_mode(size, *a, **k))[1])
+    trained.replay_window(max_steps=10, max_ticks=2, scale=0.5)
+    assert opened == [(300, 200)]  # one window, the size of CartPole's frames times the scale
+    assert not pygame.display.get_init()  # and it was closed again
 
 
 def test_model_summary_prints(trained, capsys):
