@@ -364,7 +364,10 @@ def test_dict_observations_image_and_vector(tmp_path):
     assert len(ends) and np.all(mem.is_terminal[0, ends - 1] == 0)  # truncated, not terminal
     assert len(runner.evaluate(1)) == 1
     path = agent.save_prediction_gif(str(tmp_path / "dict.gif"), length=10, context=3)
-    assert path.endswith("dict.gif")
+    from PIL import Image
+
+    with Image.open(path) as gif:  # real | reconstruction | open-loop prediction of the image key
+        assert gif.size == (3 * 128, 16 + 128) and gif.n_frames == 10
 
 
 def test_other_algorithms_reject_dict_observations_by_name():

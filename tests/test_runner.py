@@ -7,6 +7,7 @@ import os
 import gymnasium as gym
 import numpy as np
 import pytest
+from toy_envs import EpisodeRecorder
 
 import srl_tf
 from srl_tf import Callback, ConfigError, EnvConfig, Runner
@@ -201,7 +202,8 @@ def test_image_env_trains_and_stores_uint8_frames():
     assert memory.obs.dtype == np.uint8 and memory.obs.shape[2:] == (24, 24, 2)
     assert runner.agent.train_count > 0 and runner.episode == 10
     returns = runner.evaluate(2)
-    assert len(returns) == 2 and all(0.0 <= r <= 8.0 for r in returns)
+    # a deterministic env and policy: every evaluation episode is the single-env rollout's
+    assert returns == [runner.rollout(1)[0].total_reward] * 2
 
 
 # ------------------------------------------------------------------------------------------
@@ -349,17 +351,41 @@ def test_load_parameter_from_a_missing_directory_raises(tmp_path):
 
 def test_evaluate_returns_one_float_per_episode(trained):
     returns = trained.evaluate(max_episodes=3)
-    assert len(returns) == 3
-    assert all(isinstance(r, float) and 1 <= r <= 100 for r in returns)
+    assert len(returns) == 3 and all(isinstance(r, float) for r in returns)
     assert trained.evaluate(max_episodes=3) == returns  # deterministic policy, same seeds
     with pytest.raises(ConfigError, match="max_episodes=0"):
         trained.evaluate(max_episodes=0)
 
 
-def test_evaluate_more_episodes_than_envs():
-    runner = tiny_runner(env=EnvConfig(ENV, max_episode_steps=20))
-    returns = runner.evaluate(max_episodes=18)
-    assert len(returns) == 18 and all(1 <= r <= 20 for r in returns)
+class RandomLengthEnv(gym.Env):
+    """Episodes of 2 to 29 steps (drawn at reset), reward 1 per step: quick envs finish a second
+    episode long before slow ones finish their first."""
+
+    observation_space = gym.spaces.Box(0.0, 1.0, (4,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.length = 0, int(self.np_random.integers(2, 30))
+        return np.zeros(4, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.full(4, self.t / 30, np.float32), 1.0, False, self.t >= self.length, {}
+
+
+@pytest.mark.parametrize("episodes", [3, 18], ids=["fewer_than_envs", "more_than_envs"])
+def test_evaluate_reports_the_returns_the_envs_counted(episodes):
+    """Each reported return is that of the first whole episode an env played after its seeded
+    reset, in the order they ended (18 episodes: 16 envs, then the 2 quickest of a second round)."""
+    counted = []
+    env = EnvConfig(lambda: EpisodeRecorder(RandomLengthEnv(), counted))
+    runner = tiny_runner(env=env)
+    runner.train(max_steps=100, progress=False)
+    counted.clear()
+    returns = runner.evaluate(max_episodes=episodes)
+    assert len(returns) == episodes and len(set(returns)) > 1  # the untrained policy's episodes differ
+    assert returns == counted[:episodes]
 
 
 def test_rollout_records_frames(trained):

@@ -151,3 +151,26 @@ class ContinuousChainEnv(gym.Env):
         self.pos = max(0.0, self.pos + float(np.clip(action[0], -1.0, 1.0)))
         done = self.pos >= self.goal
         return self._obs(), float(done), done, self.t >= self.length and not done, {}
+
+
+class EpisodeRecorder(gym.Wrapper):
+    """Appends to ``log`` the return of the first episode after every seeded reset (the episodes an
+    evaluation that resets its envs with seeds should report), as the env itself counted it."""
+
+    def __init__(self, env: gym.Env, log: list):
+        super().__init__(env)
+        self.log, self.fresh, self.total = log, False, 0.0
+
+    def reset(self, *, seed=None, options=None):
+        self.total = 0.0
+        if seed is not None:
+            self.fresh = True
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.total += float(reward)
+        if (terminated or truncated) and self.fresh:
+            self.log.append(self.total)
+            self.fresh = False
+        return obs, reward, terminated, truncated, info
