@@ -1,5 +1,5 @@
 """PPO: GAE and loss arithmetic, rollout / sequence assembly, recurrent state resets, smoke runs
-through the Runner (discrete, continuous, recurrent), no retrace, and configuration mistakes."""
+through the Runner (discrete, continuous, recurrent), and configuration mistakes."""
 
 import gymnasium as gym
 import numpy as np
@@ -165,7 +165,7 @@ RUNS = [
 
 
 @pytest.mark.parametrize("name,make_cfg,env", RUNS, ids=[r[0] for r in RUNS])
-def test_runs_without_retrace(name, make_cfg, env, tmp_path):
+def test_runs_trains_and_evaluates(name, make_cfg, env, tmp_path):
     runner = srl_tf.Runner(env, make_cfg())
     runner.set_history_on_memory()
     runner.train(max_steps=300, progress=False)
@@ -175,7 +175,6 @@ def test_runs_without_retrace(name, make_cfg, env, tmp_path):
     # the compiled policy step is traced only where acting cannot go through the numpy copy
     expected = {"value", "evaluate", "train"} | ({"policy"} if agent._numpy_policy is None else set())
     assert set(agent.trace_counts) == expected
-    assert all(n == 1 for n in agent.trace_counts.values()), agent.trace_counts
     row = runner.get_history().runs[0][1][-1]
     assert np.isfinite(row["policy_loss"]) and np.isfinite(row["approx_kl"])
     returns = runner.evaluate(max_episodes=2)
@@ -265,7 +264,6 @@ def test_rl2_bandits_smoke():
     runner = srl_tf.Runner(env, cfg)
     runner.train(max_steps=320, progress=False)
     assert runner.agent.train_count == 2 * 2 * 4 and runner.episode == 32
-    assert all(n == 1 for n in runner.agent.trace_counts.values())
     counted.clear()
     returns = runner.evaluate(max_episodes=4)
     assert returns == counted  # each trial's successes, as the bandits paid them
