@@ -9,7 +9,7 @@ import numpy as np
 from toy_envs import ChainEnv, ContinuousChainEnv
 
 import srl_tf
-from srl_tf.algorithms import actor_critic, ddpg, dqn, ppo
+from srl_tf.algorithms import actor_critic, ddpg, dqn, ppo, reinforce
 
 GAMMA = 0.9
 CELLS = 5
@@ -33,6 +33,16 @@ def test_dqn_q_values_on_the_chain_are_discounted_bootstrapped_returns():
     q = runner.agent.q(CELL_OBS[:-1]).numpy()
     np.testing.assert_allclose(q[:, 1], OPTIMAL_V, atol=0.05)  # right: the shortest way to the reward
     np.testing.assert_allclose(q[:, 0], GAMMA * OPTIMAL_V[[0, 0, 1, 2]], atol=0.05)  # left, then the best
+    assert runner.evaluate(max_episodes=1) == [1.0]
+
+
+def test_reinforce_baseline_learns_the_discounted_monte_carlo_returns():
+    cfg = reinforce.Config(seed=0, discount=GAMMA, lr=1e-2, lr_value=1e-2, enable_baseline=True)
+    cfg.hidden_block.set_mlp((16,))
+    cfg.value_block.set_mlp((16,))
+    runner = srl_tf.Runner(chain(), cfg)
+    runner.train(max_episodes=150, progress=False)
+    np.testing.assert_allclose(runner.agent.value(CELL_OBS[:-1]).numpy().ravel(), OPTIMAL_V, atol=0.05)
     assert runner.evaluate(max_episodes=1) == [1.0]
 
 
