@@ -18,8 +18,9 @@ HIGH = np.array([2.0, -1.0], np.float32)
 
 
 class RecordingBoxEnv(gym.Env):
-    """Two-dimensional Box actions with bounds LOW / HIGH; keeps every action it receives (no
-    clipping here, so that an out-of-range action stays visible)."""
+    """Two-dimensional Box actions with bounds LOW / HIGH; keeps every action it receives. (The env
+    adapter clips actions to the bounds, so a wrong mapping shows as part of the range that is
+    never reached.)"""
 
     def __init__(self, received: list):
         self.received = received
