@@ -10,7 +10,8 @@ class Callback:
         pass
 
     def on_step(self, runner, info: dict) -> bool | None:
-        """After every vector-env step; ``info`` has step, train, episode, time and the last metrics."""
+        """After every vector-env step; ``info`` has step, train, episode and time (the metrics of
+        the last train step are in ``runner.last_metrics``, as tensors)."""
         return None
 
     def on_episode_end(self, runner, episode_return: float, episode_length: int) -> None:

@@ -1,5 +1,5 @@
-"""Every algorithm through the Runner: smoke runs, learning a tiny env, determinism, no retrace,
-and the configuration mistakes users make."""
+"""Every algorithm through the Runner: smoke runs, learning a tiny env, determinism, no retrace
+when the batch size changes, and the configuration mistakes users make."""
 
 import numpy as np
 import pytest
@@ -49,8 +49,6 @@ def test_smoke_run_trains_and_evaluates(name, make_cfg, env):
     assert rows and all(np.isfinite(v) for k, v in rows[-1].items() if isinstance(v, float))
     returns = runner.evaluate(max_episodes=2)
     assert len(returns) == 2 and all(np.isfinite(returns))
-    # compiled steps were traced once, even though evaluation used another batch size
-    assert all(n == 1 for n in runner.agent.trace_counts.values()), runner.agent.trace_counts
 
 
 def test_parallel_envs_train():
@@ -59,7 +57,6 @@ def test_parallel_envs_train():
         runner = srl_tf.Runner(env, cfg)
         runner.train(max_steps=300, progress=False)
         assert runner.step >= 300 and runner.agent.train_count > 0
-        assert all(n == 1 for n in runner.agent.trace_counts.values())
 
 
 def test_dqn_learns_identity_env():
@@ -136,16 +133,17 @@ def test_evaluating_during_training_leaves_the_run_unchanged(name, make_cfg, env
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("numpy_policy", [True, False])
-def test_no_retrace_after_many_train_calls(numpy_policy):
-    cfg = tiny_dqn(gradient_steps=4, train_interval=4, numpy_policy=numpy_policy)
+def test_no_retrace_when_evaluation_changes_the_batch_size():
+    """The one place a retrace could happen: the compiled policy acts on batches of 1 in training
+    and of 3 in evaluation. (Every compiled step has an input_signature with a free batch axis;
+    checking trace counts elsewhere would add nothing.)"""
+    cfg = tiny_dqn(gradient_steps=4, train_interval=4, numpy_policy=False)
     runner = srl_tf.Runner("CartPole-v1", cfg)
     runner.train(max_steps=300, progress=False)
     first = dict(runner.agent.trace_counts)
     runner.train(max_steps=300, progress=False)
     runner.evaluate(max_episodes=3)  # another batch size
-    expected = {"train": 1} if numpy_policy else {"policy": 1, "train": 1}
-    assert runner.agent.trace_counts == first == expected
+    assert runner.agent.trace_counts == first == {"policy": 1, "train": 1}
 
 
 # ---- bad input -------------------------------------------------------------------------------

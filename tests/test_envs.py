@@ -146,7 +146,9 @@ def test_discretize_pendulum_into_five_actions():
     np.testing.assert_allclose(np.concatenate(values), [-2, -1, 0, 1, 2])
     assert all(v.shape == (1,) for v in values)
     env.reset(seed=0)
-    env.step(4)  # a discrete action goes through to the continuous env
+    for i, torque in ((4, 2.0), (0, -2.0), (3, 1.0)):
+        env.step(i)  # a discrete action goes through to the continuous env as its torque
+        assert env.unwrapped.last_u == pytest.approx(torque)
     env.close()
 
 

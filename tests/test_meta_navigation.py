@@ -224,11 +224,13 @@ def test_rl2_ppo_navigation_smoke_and_checkpoint(tmp_path):
     runner.train(max_steps=320, progress=False)
     agent = runner.agent
     assert agent.train_count == 4 * 2 * 2 and runner.episode == 32  # 4 rollouts × 2 epochs × 2 minibatches
-    assert all(n == 1 for n in agent.trace_counts.values()), agent.trace_counts
-    returns = evaluate_trials(runner, trials=6, num_envs=4)
-    assert returns.shape == (6, 2) and np.all(returns < 0) and np.all(returns > -5 * np.hypot(1.0, 1.0))
-    assert agent.trace_counts["policy"] == 1  # evaluation batches of 4 reuse the compiled policy step
-    assert plot_adaptation_curve(returns, str(tmp_path / "a.png")).endswith("a.png")
+    returns = evaluate_trials(runner, trials=6, num_envs=4, explore=False)
+    assert returns.shape == (6, 2)
+    # the held-out tasks and their results do not depend on how many trials run side by side
+    np.testing.assert_allclose(evaluate_trials(runner, trials=6, num_envs=3, explore=False), returns, rtol=1e-5)
+    assert len(np.unique(returns[:, 0])) == 6  # six different goals
+    with open(plot_adaptation_curve(returns, str(tmp_path / "a.png")), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     # the GRU agent's weights (and observation statistics) round-trip through a checkpoint
     weights = [w.copy() for w in agent.net.get_weights()]
     runner.save_parameter(str(tmp_path / "ckpt"))

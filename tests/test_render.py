@@ -40,21 +40,34 @@ def test_format_action():
     assert format_action(np.array([0.5, -1.25])) == "[+0.50, -1.25]"
 
 
-def test_save_gif_writes_every_frame(tmp_path):
-    import imageio.v2 as imageio
+def _gif_timeline(path):
+    """The frames of a GIF as shown over time: each one repeated for its duration in ms / 50."""
+    from PIL import Image
 
-    frames = _frames(7)
-    path = save_gif(str(tmp_path / "sub" / "anim.gif"), frames, fps=10)
+    shown = []
+    with Image.open(path) as im:
+        for i in range(im.n_frames):
+            im.seek(i)
+            frame = np.asarray(im.convert("RGB"))
+            shown += [frame] * round(im.info["duration"] / 50)
+    return shown
+
+
+def test_save_gif_writes_every_frame(tmp_path):
+    """Equal consecutive frames are merged into one that is shown for longer: played back, every
+    input frame is on screen for 1/fps (here 50 ms) in its place."""
+    distinct = _frames(4)
+    frames = [distinct[0], distinct[1], distinct[1], distinct[1], distinct[2], distinct[0], distinct[3], distinct[3]]
+    path = save_gif(str(tmp_path / "sub" / "anim.gif"), frames, fps=20)
     assert os.path.exists(path)
-    back = imageio.mimread(path)
-    assert len(back) == 7
-    assert back[0].shape[:2] == frames[0].shape[:2]
-    np.testing.assert_array_equal(np.asarray(back[3])[..., :3], frames[3])
+    shown = _gif_timeline(path)
+    assert len(shown) == len(frames)
+    for got, want in zip(shown, frames):
+        np.testing.assert_array_equal(got, want)
     from PIL import Image
 
     with Image.open(path) as im:
-        assert im.n_frames == 7
-        assert im.info["duration"] == 100  # ms per frame at fps=10
+        assert im.n_frames == 5  # runs of equal frames became one each
         assert im.info["loop"] == 0  # loops forever
 
 
@@ -124,5 +137,7 @@ def test_viewer_run_stops_at_quit_key():
     pygame.init()
     pygame.display.set_mode((64, 40))
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_q))
-    v.run(max_ticks=None)  # would run forever without the posted q
+    # the tick limit (about 2 s at 1000 fps) stands in for a timeout: if the posted q were lost the
+    # window would stay open until then, and the test fails instead of hanging
+    v.run(max_ticks=2_000)
     assert not v.running

@@ -7,6 +7,7 @@ import os
 import gymnasium as gym
 import numpy as np
 import pytest
+from toy_envs import EpisodeRecorder
 
 import srl_tf
 from srl_tf import Callback, ConfigError, EnvConfig, Runner
@@ -201,7 +202,8 @@ def test_image_env_trains_and_stores_uint8_frames():
     assert memory.obs.dtype == np.uint8 and memory.obs.shape[2:] == (24, 24, 2)
     assert runner.agent.train_count > 0 and runner.episode == 10
     returns = runner.evaluate(2)
-    assert len(returns) == 2 and all(0.0 <= r <= 8.0 for r in returns)
+    # a deterministic env and policy: every evaluation episode is the single-env rollout's
+    assert returns == [runner.rollout(1)[0].total_reward] * 2
 
 
 # ------------------------------------------------------------------------------------------
@@ -226,13 +228,15 @@ def test_history_on_memory_rows_have_x_columns():
 
 
 def test_history_on_memory_with_evaluation():
-    runner = tiny_runner(env=EnvConfig(ENV, max_episode_steps=50))
-    runner.set_history_on_memory(enable_eval=True, eval_episode=2, interval=50, eval_interval=100)
+    runner = tiny_runner(env=EnvConfig(RandomLengthEnv))  # evaluation episodes of different returns
+    runner.set_history_on_memory(enable_eval=True, eval_episode=3, interval=50, eval_interval=100)
     runner.train(max_steps=200, progress=False)
     rows = runner.get_history().runs[0][1]
     evals = [r["step"] for r in rows if "eval_reward0" in r]
     assert evals == [100, 200]
-    assert all(r["eval_reward0"] >= 1 for r in rows if "eval_reward0" in r)
+    # the logged value is the mean return of eval_episode evaluation episodes at that step
+    returns = runner.evaluate(3)
+    assert len(set(returns)) > 1 and rows[-1]["eval_reward0"] == pytest.approx(np.mean(returns))
 
 
 def test_history_settings_are_validated():
@@ -349,17 +353,41 @@ def test_load_parameter_from_a_missing_directory_raises(tmp_path):
 
 def test_evaluate_returns_one_float_per_episode(trained):
     returns = trained.evaluate(max_episodes=3)
-    assert len(returns) == 3
-    assert all(isinstance(r, float) and 1 <= r <= 100 for r in returns)
+    assert len(returns) == 3 and all(isinstance(r, float) for r in returns)
     assert trained.evaluate(max_episodes=3) == returns  # deterministic policy, same seeds
     with pytest.raises(ConfigError, match="max_episodes=0"):
         trained.evaluate(max_episodes=0)
 
 
-def test_evaluate_more_episodes_than_envs():
-    runner = tiny_runner(env=EnvConfig(ENV, max_episode_steps=20))
-    returns = runner.evaluate(max_episodes=18)
-    assert len(returns) == 18 and all(1 <= r <= 20 for r in returns)
+class RandomLengthEnv(gym.Env):
+    """Episodes of 2 to 29 steps (drawn at reset), reward 1 per step: quick envs finish a second
+    episode long before slow ones finish their first."""
+
+    observation_space = gym.spaces.Box(0.0, 1.0, (4,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.length = 0, int(self.np_random.integers(2, 30))
+        return np.zeros(4, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.full(4, self.t / 30, np.float32), 1.0, False, self.t >= self.length, {}
+
+
+@pytest.mark.parametrize("episodes", [3, 18], ids=["fewer_than_envs", "more_than_envs"])
+def test_evaluate_reports_the_returns_the_envs_counted(episodes):
+    """Each reported return is that of the first whole episode an env played after its seeded
+    reset, in the order they ended (18 episodes: 16 envs, then the 2 quickest of a second round)."""
+    counted = []
+    env = EnvConfig(lambda: EpisodeRecorder(RandomLengthEnv(), counted))
+    runner = tiny_runner(env=env)
+    runner.train(max_steps=100, progress=False)
+    counted.clear()
+    returns = runner.evaluate(max_episodes=episodes)
+    assert len(returns) == episodes and len(set(returns)) > 1  # the untrained policy's episodes differ
+    assert returns == counted[:episodes]
 
 
 def test_rollout_records_frames(trained):
@@ -372,18 +400,29 @@ def test_rollout_records_frames(trained):
 def test_animation_save_gif_writes_annotated_frames(trained, tmp_path):
     import imageio.v2 as imageio
 
-    (episode,) = trained.rollout(1, max_steps=20)
+    (episode,) = trained.rollout(1, render=True, max_steps=20)  # the same episode, not annotated
     path = trained.animation_save_gif(str(tmp_path / "anim.gif"), max_steps=20)
-    frames = imageio.mimread(path, memtest=False)
-    assert len(frames) == len(episode) + 1
+    frames = [np.asarray(f)[..., :3].astype(int) for f in imageio.mimread(path, memtest=False)]
+    assert len(frames) == len(episode) + 1  # every frame differs (its caption counts the steps)
     assert frames[0].shape[:2] == (400, 600)
+    for i, (gif, raw) in enumerate(zip(frames, episode.frames)):
+        # below the caption band the frame is the env's (up to the GIF palette) ...
+        assert np.abs(gif[30:] - raw[30:].astype(int)).mean() < 3
+        # ... on CartPole's white background the band is dark, with light text on it
+        band = gif[:14, :300]
+        assert (raw[:14, :300] > 240).all() and (band < 40).mean() > 0.7 and (band > 200).any(), i
+    assert not np.array_equal(frames[1][:14], frames[2][:14])  # each step has its own caption
 
 
-def test_replay_window_runs_headless(trained):
+def test_replay_window_runs_headless(trained, monkeypatch):
     import pygame
 
-    trained.replay_window(max_steps=10, max_ticks=2)
-    assert not pygame.display.get_init()  # the window was opened and closed again
+    opened = []
+    set_mode = pygame.display.set_mode
+    monkeypatch.setattr(pygame.display, "set_mode", lambda size, *a, **k: (opened.append(size), set_mode(size, *a, **k))[1])
+    trained.replay_window(max_steps=10, max_ticks=2, scale=0.5)
+    assert opened == [(300, 200)]  # one window, the size of CartPole's frames times the scale
+    assert not pygame.display.get_init()  # and it was closed again
 
 
 def test_model_summary_prints(trained, capsys):

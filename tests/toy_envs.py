@@ -97,3 +97,80 @@ class DictPointEnv(PixelPointEnv):
 
     def render(self):
         return super()._obs()
+
+
+class ChainEnv(gym.Env):
+    """A corridor of ``n`` cells; the agent starts in cell 0. Action 1 moves right, action 0 moves
+    left (or stays in cell 0). Entering the last cell pays 1 and ends the episode; every other step
+    pays 0. Observation: one-hot of the cell. From the start the best return, discounted, is
+    γ^(n − 2): the only reward comes n − 1 steps later, so a learner must bootstrap it back."""
+
+    def __init__(self, n: int = 5, length: int = 30):
+        self.n, self.length = n, length
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (n,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+
+    def _obs(self):
+        o = np.zeros(self.n, np.float32)
+        o[self.pos] = 1.0
+        return o
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.pos = 0, 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        self.pos = min(self.pos + 1, self.n - 1) if int(action) == 1 else max(self.pos - 1, 0)
+        done = self.pos == self.n - 1
+        return self._obs(), float(done), done, self.t >= self.length and not done, {}
+
+
+class ContinuousChainEnv(gym.Env):
+    """ChainEnv with a continuous action: the position moves by the action (clipped to [-1, 1]),
+    never below 0; reaching ``goal`` pays 1 and ends the episode. Observation: [position / goal].
+    From 0 at least ``ceil(goal)`` steps are needed, so the best discounted return is
+    γ^(ceil(goal) − 1)."""
+
+    def __init__(self, goal: float = 2.5, length: int = 20):
+        self.goal, self.length = goal, length
+        self.observation_space = gym.spaces.Box(0.0, 2.0, (1,), np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def _obs(self):
+        return np.array([self.pos / self.goal], np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.pos = 0, 0.0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        self.pos = max(0.0, self.pos + float(np.clip(action[0], -1.0, 1.0)))
+        done = self.pos >= self.goal
+        return self._obs(), float(done), done, self.t >= self.length and not done, {}
+
+
+class EpisodeRecorder(gym.Wrapper):
+    """Appends to ``log`` the return of the first episode after every seeded reset (the episodes an
+    evaluation that resets its envs with seeds should report), as the env itself counted it."""
+
+    def __init__(self, env: gym.Env, log: list):
+        super().__init__(env)
+        self.log, self.fresh, self.total = log, False, 0.0
+
+    def reset(self, *, seed=None, options=None):
+        self.total = 0.0
+        if seed is not None:
+            self.fresh = True
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.total += float(reward)
+        if (terminated or truncated) and self.fresh:
+            self.log.append(self.total)
+            self.fresh = False
+        return obs, reward, terminated, truncated, info

@@ -1,0 +1,96 @@
+"""DQN's update arithmetic: the double-DQN target, discount and terminal masking from the replay
+batch (n-step), and the ε schedule applied inside ``act``."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import srl_tf
+from srl_tf.algorithms import dqn
+from srl_tf.envs.adapter import Step
+
+
+def _agent(double: bool, multisteps: int = 1, **kw):
+    cfg = dqn.Config(seed=0, batch_size=32, enable_double_dqn=double, multisteps=multisteps, huber_delta=1e6, **kw)
+    cfg.memory.capacity, cfg.memory.warmup_size = 500, 32
+    cfg.hidden_block.set_mlp((16,))
+    agent = srl_tf.Runner("CartPole-v1", cfg).agent
+    # a target network that differs from the online one, so that double DQN's choice matters
+    rng = np.random.default_rng(1)
+    agent.q_target.set_weights([w + rng.normal(0.0, 1.5, w.shape).astype(w.dtype) for w in agent.q.get_weights()])
+    return agent
+
+
+def _expected_loss(agent, obs, action, reward, next_obs, discount, double):
+    q = agent.q(obs).numpy()[np.arange(len(action)), action]
+    q_next_target = agent.q_target(next_obs).numpy()
+    chooser = agent.q(next_obs).numpy() if double else q_next_target
+    next_v = q_next_target[np.arange(len(action)), chooser.argmax(-1)]
+    target = reward + discount * next_v
+    return float(np.mean(0.5 * (target - q) ** 2))  # Huber with a huge delta: half the squared error
+
+
+@pytest.mark.parametrize("double", [True, False], ids=["double", "plain"])
+def test_dqn_loss_uses_the_double_dqn_target_with_the_batch_discount(double):
+    agent = _agent(double)
+    rng = np.random.default_rng(0)
+    b = agent.config.batch_size
+    obs = rng.normal(size=(b, 4)).astype(np.float32)
+    next_obs = rng.normal(size=(b, 4)).astype(np.float32)
+    action = rng.integers(0, 2, b).astype(np.int32)
+    reward = 0.1 * rng.normal(size=b).astype(np.float32)
+    gamma = agent.config.discount
+    discount = np.tile(np.array([gamma, 0.0, gamma**3, gamma], np.float32), b // 4)  # 0: terminated
+    expected = _expected_loss(agent, obs, action, reward, next_obs, discount, double)
+    # the alternatives a broken target would compute are far from it
+    other = _expected_loss(agent, obs, action, reward, next_obs, discount, not double)
+    no_mask = _expected_loss(agent, obs, action, reward, next_obs, np.full(b, gamma, np.float32), double)
+    assert abs(other - expected) > 0.05 * expected and abs(no_mask - expected) > 0.05 * expected
+    metrics = agent._train(*(tf.constant(x[None]) for x in (obs, action, reward, next_obs, discount)))
+    assert float(metrics["loss"]) == pytest.approx(expected, rel=1e-4)
+
+
+def test_dqn_trains_on_n_step_returns_with_terminal_masking():
+    """multisteps=3 through the agent's memory: rewards summed over three steps with γ^i, the
+    bootstrap discounted by γ³, or cut where the episode terminated within the three steps."""
+    agent = _agent(True, multisteps=3)
+    gamma = agent.config.discount
+    obs = [np.full((1, 4), 0.1 * i, np.float32) for i in range(7)]
+    for t in range(6):  # one episode of 6 steps, rewards 1, 2, ..., 6, terminated at the end
+        end = t == 5
+        step = Step(obs[t + 1], np.array([t + 1.0], np.float32), np.array([end]), np.array([False]), obs[t + 1])
+        agent.observe(obs[t], np.array([t % 2], np.int32), step)
+    batch = agent.memory.sample(agent.config.batch_size, agent.rng)
+    starts = np.round(batch.obs[:, 0] * 10).astype(int)
+    assert len(set(starts)) > 2
+    for t, reward, discount, next_obs in zip(starts, batch.reward, batch.discount, batch.next_obs[:, 0]):
+        n = min(3, 6 - t)
+        assert reward == pytest.approx(sum(gamma**i * (t + 1 + i) for i in range(n)), rel=1e-5)
+        assert discount == pytest.approx(gamma**3 if t + 3 < 6 else 0.0, rel=1e-5)
+        assert next_obs == pytest.approx(0.1 * (t + n))
+    expected = _expected_loss(agent, *batch[:5], double=True)
+    metrics = agent._train(*(tf.constant(x[None]) for x in batch[:5]))
+    assert float(metrics["loss"]) == pytest.approx(expected, rel=1e-4)
+
+
+def test_epsilon_decays_with_env_steps_inside_act():
+    cfg = dqn.Config(seed=0, batch_size=8)
+    cfg.memory.capacity, cfg.memory.warmup_size = 500, 8
+    cfg.hidden_block.set_mlp((8,))
+    cfg.epsilon.set_linear(1.0, 0.0, 1_000)
+    runner = srl_tf.Runner("CartPole-v1", cfg)
+    runner.train(max_steps=20, progress=False)  # warm-up is over: ε comes from the schedule
+    agent = runner.agent
+    obs = np.zeros((4000, 4), np.float32)  # one state: the greedy action is the same for every row
+    greedy = agent.act(obs, explore=False)
+    assert len(set(greedy)) == 1
+
+    def random_share(env_steps):
+        agent.env_steps = env_steps
+        # a random action disagrees with the greedy one half the time
+        return 2.0 * np.mean(agent.act(obs, explore=True) != greedy)
+
+    assert random_share(0) == pytest.approx(1.0, abs=0.06)
+    assert random_share(500) == pytest.approx(0.5, abs=0.06)
+    assert random_share(900) == pytest.approx(0.1, abs=0.04)
+    assert random_share(2_000) == 0.0
