@@ -57,6 +57,8 @@ def _run(args, parser, srl_tf) -> int:
     try:
         module = importlib.import_module(f"srl_tf.algorithms.{args.algorithm}")
     except ModuleNotFoundError:
+        module = None
+    if not hasattr(module, "Config"):
         parser.error(f"unknown algorithm '{args.algorithm}'")
     config = module.Config(seed=args.seed)
     for item in args.set:
