@@ -7,24 +7,7 @@ import argparse
 import os
 
 import srl_tf
-from srl_tf.algorithms import dqn
-
-
-def cartpole_dqn_config(seed: int = 0) -> dqn.Config:
-    """DQN settings for CartPole-v1: the RL-Zoo tuned ones (train every 256 env steps with 128
-    gradient steps, 256x256 network, ε from 1 to 0.04 over the first 8k steps), with the learning
-    rate decaying linearly to 0 over the ~25k gradient steps of a 50k-step run, which keeps a
-    policy that reached 500 from drifting away as often as a constant rate lets it."""
-    cfg = dqn.Config(seed=seed, batch_size=64, discount=0.99)
-    cfg.lr.set_linear(2.3e-3, 0.0, 25_000)
-    cfg.hidden_block.set_mlp((256, 256))
-    cfg.memory.capacity = 100_000
-    cfg.memory.warmup_size = 1_000
-    cfg.epsilon.set_linear(1.0, 0.04, 8_000)
-    cfg.train_interval = 256
-    cfg.gradient_steps = 128
-    cfg.target_model_update_interval = 128  # a fresh target copy before every training burst
-    return cfg
+from srl_tf.presets import cartpole_dqn_config  # the tuned settings, shown in the docs
 
 
 def main():

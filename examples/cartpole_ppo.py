@@ -9,17 +9,7 @@ Settings are Stable-Baselines3's PPO defaults: rollout 2048 steps, minibatch 64,
 import argparse
 
 import srl_tf
-from srl_tf.algorithms import ppo
-
-
-def cartpole_ppo_config(seed: int = 0) -> ppo.Config:
-    rl_config = ppo.Config(seed=seed, batch_size=64, epochs=10, gae_lambda=0.95, discount=0.99)
-    rl_config.memory.capacity = 2048  # env steps per update, summed over the envs
-    rl_config.lr.set_constant(3e-4)
-    rl_config.clip_range.set_constant(0.2)
-    rl_config.policy_block.set_mlp((64, 64), activation="tanh")
-    rl_config.value_block.set_mlp((64, 64), activation="tanh")
-    return rl_config
+from srl_tf.presets import cartpole_ppo_config  # the tuned settings, shown in the docs
 
 
 def main():

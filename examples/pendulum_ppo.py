@@ -13,31 +13,7 @@ after 200k: the target (≥ −250) is met, but the best policy comes early.
 import argparse
 
 import srl_tf
-from srl_tf.algorithms import ppo
-
-NUM_ENVS = 4
-
-
-def pendulum_ppo_config(seed: int = 0, total_steps: int = 200_000) -> ppo.Config:
-    rl_config = ppo.Config(
-        seed=seed,
-        batch_size=128,
-        epochs=10,
-        discount=0.9,
-        gae_lambda=0.95,
-        enable_obs_normalization=True,
-        enable_reward_normalization=True,
-        init_log_std=0.0,
-        entropy_coef=0.0,
-    )
-    rl_config.memory.capacity = 4096
-    # schedules count gradient steps: updates × epochs × minibatches per rollout
-    gradient_steps = (total_steps // rl_config.memory.capacity) * rl_config.epochs * (4096 // 128)
-    rl_config.lr.set_linear(1e-3, 1e-4, max(gradient_steps, 1))
-    rl_config.clip_range.set_constant(0.2)
-    rl_config.policy_block.set_mlp((64, 64), activation="tanh")
-    rl_config.value_block.set_mlp((64, 64), activation="tanh")
-    return rl_config
+from srl_tf.presets import NUM_ENVS, pendulum_ppo_config  # the tuned settings, shown in the docs
 
 
 def main():

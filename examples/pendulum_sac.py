@@ -7,16 +7,7 @@ import argparse
 import os
 
 import srl_tf
-from srl_tf.algorithms import sac
-
-
-def pendulum_sac_config(seed: int = 0) -> sac.Config:
-    """SAC settings for Pendulum-v1 (RL-Zoo: learning rate 1e-3, otherwise the defaults: batch 256,
-    256x256 networks, τ 0.005, automatic temperature, one gradient step per env step)."""
-    cfg = sac.Config(seed=seed, lr_policy=1e-3, lr_q=1e-3, lr_alpha=1e-3)
-    cfg.memory.capacity = 100_000
-    cfg.memory.warmup_size = 1_000
-    return cfg
+from srl_tf.presets import pendulum_sac_config  # the tuned settings, shown in the docs
 
 
 def main():

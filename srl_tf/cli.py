@@ -1,6 +1,6 @@
 """``srl-tf`` command: train an algorithm on an env with default settings, or plot histories.
 
-    srl-tf train dqn CartPole-v1 --steps 50000 --out runs/dqn
+    srl-tf train dqn CartPole-v1 --steps 50000 --out runs/dqn       # tuned preset where one exists
     srl-tf train dqn CartPole-v1 --steps 50000 --resume runs/dqn   # continue after a kill
     srl-tf train ppo CartPole-v1 --set lr=1e-3 --set memory.capacity=1024
     srl-tf plot runs/a runs/b --x step --y eval_reward0
@@ -17,7 +17,7 @@ import sys
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="srl-tf", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train with an algorithm's default Config")
+    t = sub.add_parser("train", help="train with the tuned preset for the env (srl_tf.presets) or the default Config")
     t.add_argument("algorithm", help="module in srl_tf.algorithms, e.g. dqn, reinforce, actor_critic")
     t.add_argument("env", help="Gymnasium id")
     t.add_argument("--steps", type=int, default=50_000)
@@ -26,6 +26,7 @@ def main(argv=None) -> int:
     t.add_argument("--gif", default=None, help="write a GIF of one evaluation episode here")
     t.add_argument("--checkpoint-interval", type=float, default=600.0,
                    help="seconds between checkpoints of the whole run in <out>/ckpt (0: only at the end)")
+    t.add_argument("--no-preset", action="store_true", help="start from the algorithm's default Config even where a tuned preset exists")
     t.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="set a config field, e.g. --set lr=1e-3 --set hidden_block.layer_sizes=(64,64) (repeatable)")
     t.add_argument("--resume", default=None, metavar="DIR",
@@ -60,10 +61,14 @@ def _run(args, parser, srl_tf) -> int:
         module = None
     if not hasattr(module, "Config"):
         parser.error(f"unknown algorithm '{args.algorithm}'")
-    config = module.Config(seed=args.seed)
+    from srl_tf import presets
+
+    preset = None if args.no_preset else presets.tuned(args.algorithm, args.env, args.seed)
+    config, env_kwargs = preset if preset else (module.Config(seed=args.seed), {})
+    print(f"srl-tf: {'the tuned preset srl_tf.presets' if preset else 'the default Config'} for {args.algorithm} on {args.env}")
     for item in args.set:
         apply_setting(config, item)
-    runner = srl_tf.Runner(args.env, config)
+    runner = srl_tf.Runner(srl_tf.EnvConfig(args.env, **env_kwargs), config)
     out = args.resume or args.out or f"runs/{args.algorithm}_{args.env}"
     if args.resume and not os.path.isdir(os.path.join(args.resume, "ckpt")):
         raise ConfigError(f"--resume {args.resume}: no checkpoint directory {os.path.join(args.resume, 'ckpt')}.")
