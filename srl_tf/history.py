@@ -151,18 +151,24 @@ class Histories:
         smooth: int = 1,
         show: bool | None = None,
     ) -> str:
-        """Plots ``y`` (one column, or several: ``["eval_reward0", "reward0"]``) against ``x`` for
-        every run, saves a PNG and returns its path (shown too when matplotlib is interactive).
+        """Plots ``y`` (one column, or several: ``["eval_reward0", "reward0"]``; of several, those
+        never logged are left out with a warning) against ``x`` for every run, saves a PNG and returns
+        its path (shown too when matplotlib is interactive).
         ``smooth`` > 1 adds a moving average over that many rows."""
         if x not in X_COLUMNS:
             raise ConfigError(f"plot(x={x!r}): x must be one of {', '.join(X_COLUMNS)}.")
         ys_names = [y] if isinstance(y, str) else list(y)
         available = self.columns()
-        for name in ys_names:
-            if name not in available:
-                raise ConfigError(
-                    f"plot(y={name!r}): no such column; logged columns are {', '.join(sorted(available))}."
-                )
+        missing = [name for name in ys_names if name not in available]
+        if missing and (isinstance(y, str) or len(missing) == len(ys_names)):
+            raise ConfigError(
+                f"plot(y={missing[0]!r}): no such column; logged columns are {', '.join(sorted(available))}."
+            )
+        if missing:  # of several columns, one not logged yet (e.g. reward0 before any episode ended)
+            from srl_tf.logs import logger
+
+            logger.warning(f"plot: {', '.join(missing)} not logged in these runs; drawn without")
+            ys_names = [name for name in ys_names if name not in missing]
         import matplotlib
 
         if show is None:
@@ -179,7 +185,8 @@ class Histories:
                 if not pts:
                     continue
                 xs, ys = zip(*pts)
-                name = label if len(ys_names) == 1 else (column if len(self.runs) == 1 else f"{label} {column}")
+                several = not isinstance(y, str)  # columns asked for by a list are named in the legend
+                name = label if not several else (column if len(self.runs) == 1 else f"{label} {column}")
                 marker = "o" if len(xs) <= 30 else None  # a run of few rows (or one) stays visible
                 line = ax.plot(xs, ys, styles[k % len(styles)], label=name, marker=marker, markersize=4,
                                alpha=0.35 if smooth > 1 else 1.0)[0]
@@ -190,7 +197,7 @@ class Histories:
         ax.set_ylabel(" / ".join(ys_names))
         ax.set_title(title or f"{' / '.join(ys_names)} vs {x}")
         ax.grid(alpha=0.3)
-        if len(self.runs) > 1 or len(ys_names) > 1:
+        if len(self.runs) > 1 or not isinstance(y, str):
             ax.legend()
         fig.tight_layout()
         if path is None:

@@ -91,4 +91,13 @@ def test_plot_of_two_columns_draws_both(tmp_path):
         plt.Axes.plot = original
     assert drawn == ["eval_reward0", "reward0"] and png.endswith("eval_reward0_reward0_vs_step.png")
     with pytest.raises(ConfigError, match="plot\\(y='rewards'\\)"):
+        srl_tf.Runner.load_histories([out]).plot("step", "rewards")
+    with pytest.raises(ConfigError, match="plot\\(y='rewards'\\)"):
+        srl_tf.Runner.load_histories([out]).plot("step", ["rewards", "losses"])
+    drawn.clear()
+    plt.Axes.plot = lambda self, *a, **k: drawn.append(k.get("label")) or original(self, *a, **k)
+    try:  # of several columns, one never logged is left out
         srl_tf.Runner.load_histories([out]).plot("step", ["eval_reward0", "rewards"])
+    finally:
+        plt.Axes.plot = original
+    assert drawn == ["eval_reward0"]
