@@ -16,9 +16,9 @@ import numpy as np
 import tensorflow as tf
 
 from srl_tf.config import RLConfig
-from srl_tf.envs.adapter import EnvSpec, Step
 from srl_tf.errors import ConfigError, MissingPathError
 from srl_tf.memory.replay import ReplayBuffer
+from srl_tf.spec import EnvSpec, Step
 
 
 class Agent:

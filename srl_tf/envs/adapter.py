@@ -10,8 +10,6 @@ final observation and never spans a reset.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
-from typing import NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -20,27 +18,7 @@ from gymnasium.vector import AutoresetMode
 from srl_tf.config import EnvConfig
 from srl_tf.envs.wrappers import ActionRepeat, AddChannel, ChannelStack, DictObservation, DiscretizeAction, ResizeImage
 from srl_tf.errors import ConfigError, EnvError
-
-
-@dataclass(frozen=True)
-class EnvSpec:
-    """What an agent needs to know about the (processed) environment."""
-
-    name: str
-    obs_shape: tuple
-    obs_dtype: np.dtype
-    is_image: bool
-    discrete: bool
-    n_actions: int  # number of discrete actions (0 when continuous)
-    action_shape: tuple  # () for discrete
-    action_low: np.ndarray | None
-    action_high: np.ndarray | None
-    max_episode_steps: int | None
-    obs_spaces: dict | None = None  # Dict observations: key → (shape, dtype, is_image); None otherwise
-
-    @property
-    def action_dim(self) -> int:
-        return self.n_actions if self.discrete else int(np.prod(self.action_shape))
+from srl_tf.spec import EnvSpec, Step
 
 
 def _is_image_space(space: gym.Space) -> bool:
@@ -197,16 +175,6 @@ def spec_of(env: gym.Env, name: str) -> EnvSpec:
         action_high=None if discrete else act.high.astype(np.float32),
         max_episode_steps=max_steps,
     )
-
-
-class Step(NamedTuple):
-    """One step of every sub-env."""
-
-    obs: np.ndarray  # what to act on next (first obs of a new episode where one ended)
-    reward: np.ndarray  # float32 (n,)
-    terminated: np.ndarray  # bool (n,)
-    truncated: np.ndarray  # bool (n,)
-    next_obs: np.ndarray  # the observation that followed the action (final obs where one ended)
 
 
 class VecEnvAdapter:

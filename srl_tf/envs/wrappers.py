@@ -104,19 +104,14 @@ class ResizeImage(gym.ObservationWrapper):
         self.observation_space = gym.spaces.Box(0, 255, self.shape + tuple(channels), dtype=np.uint8)
 
     def observation(self, observation):
-        from PIL import Image
-
         obs = np.asarray(observation, dtype=np.uint8)
-        size = (self.shape[1], self.shape[0])  # Pillow takes (width, height)
         if obs.ndim == 2:
-            return np.asarray(Image.fromarray(obs).resize(size, Image.Resampling.BILINEAR))
-        return np.stack(
-            [np.asarray(Image.fromarray(obs[..., c]).resize(size, Image.Resampling.BILINEAR)) for c in range(obs.shape[-1])],
-            axis=-1,
-        )
+            return _resize(obs[..., None], self.shape)[..., 0]
+        return _resize(obs, self.shape)
 
 
 def _resize(obs: np.ndarray, shape: tuple) -> np.ndarray:
+    """(H, W, C) uint8 → (shape[0], shape[1], C), channel by channel with Pillow's bilinear filter."""
     from PIL import Image
 
     size = (shape[1], shape[0])  # Pillow takes (width, height)
