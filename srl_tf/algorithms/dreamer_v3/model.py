@@ -14,7 +14,14 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from srl_tf.algorithms.dreamer_v3.config import Config
-from srl_tf.distributions import TwoHotSymlog, bernoulli_dist, straight_through_sample, unimix_logits
+from srl_tf.distributions import (
+    TwoHotSymlog,
+    bernoulli_dist,
+    straight_through_sample,
+    tanh_normal_mode,
+    tanh_normal_sample,
+    unimix_logits,
+)
 from srl_tf.errors import ConfigError
 from srl_tf.functions import symexp, symlog
 from srl_tf.nn.dreamer import (
@@ -250,9 +257,8 @@ class Actor(keras.Model):
             raw = dist.sample()
             action = raw + tf.stop_gradient(tf.clip_by_value(raw, -1.0, 1.0) - raw)
             return action, dist.log_prob(tf.stop_gradient(raw)), dist.entropy()
-        u = dist.distribution.sample()
-        log_prob = dist.distribution.log_prob(u) - dist.bijector.forward_log_det_jacobian(u, event_ndims=1)
-        return tf.tanh(u), log_prob, -log_prob  # one-sample entropy estimate
+        action, log_prob = tanh_normal_sample(dist)
+        return action, log_prob, -log_prob  # one-sample entropy estimate
 
     def log_prob_entropy(self, feat, action) -> tuple[tf.Tensor, tf.Tensor]:
         """log π(action | feat) and the entropy (or its one-sample estimate) for given actions."""
@@ -269,4 +275,4 @@ class Actor(keras.Model):
             return tf.one_hot(tf.argmax(dist.logits_parameter(), axis=-1), self.action_dim)
         if self.cfg.actor_continuous_dist == "bounded_normal":
             return tf.clip_by_value(dist.mean(), -1.0, 1.0)
-        return tf.tanh(dist.distribution.mean())
+        return tanh_normal_mode(dist)
