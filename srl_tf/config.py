@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from srl_tf.errors import ConfigError, UnknownAttributeError
 from srl_tf.srl_names import srl_hint
 
@@ -62,7 +64,7 @@ def _coerce(obj: Any, name: str, value: Any) -> Any:
     if not kinds or (value is None and optional):
         return value
     where = f"{type(obj).__qualname__}.{name}"
-    real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np_bool_types()))
+    real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
     if "Schedule" in kinds:
         if isinstance(value, Schedule):
             return value
@@ -81,7 +83,7 @@ def _coerce(obj: Any, name: str, value: Any) -> Any:
             return value
         raise ConfigError(f"{where}={value!r} is not a memory config; set memory.capacity and memory.warmup_size instead.")
     if "bool" in kinds:
-        if isinstance(value, (bool, np_bool_types())):
+        if isinstance(value, (bool, np.bool_)):
             return bool(value)
         raise ConfigError(f"{where}={value!r} must be True or False.")
     if "int" in kinds and isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -96,12 +98,6 @@ def _coerce(obj: Any, name: str, value: Any) -> Any:
         return value
     expected = " or ".join(sorted(kinds)) + (" or None" if optional else "")
     raise ConfigError(f"{where}={value!r} has type {type(value).__name__}; expected {expected}.")
-
-
-def np_bool_types() -> tuple:
-    import numpy as np
-
-    return (np.bool_,)
 
 
 _KINDS = ("Schedule", "BlockConfig", "MemoryConfig", "RolloutConfig", "bool", "int", "float", "str", "tuple", "dict")
@@ -161,7 +157,6 @@ class Schedule(_Strict):
     kind: str = "constant"
     end: float = 0.0
     steps: int = 1
-    _field: str = ""
 
     def set_constant(self, value: float) -> Schedule:
         self.kind, self.start, self.end, self.steps = "constant", float(value), float(value), 1

@@ -164,7 +164,7 @@ class Config(RLConfig):
         if bs > rollout:
             raise ConfigError(
                 f"batch_size={bs} is larger than the rollout of {rollout} env steps ({self._rollout_fields()}); "
-                f"lower batch_size to at most {rollout} (e.g. {_divisor_near(rollout, min(bs, rollout))})."
+                f"lower batch_size to at most {rollout}, or collect more per update (memory.warmup_size)."
             )
         if self.enable_recurrent:
             self._check_int("gru_units", low=1)
@@ -196,10 +196,6 @@ class Config(RLConfig):
 
     def make_agent(self, spec, num_envs: int = 1) -> Agent:
         return Agent(self, spec, num_envs)
-
-
-def _divisor_near(n: int, target: int) -> int:
-    return min((d for d in range(1, n + 1) if n % d == 0), key=lambda d: abs(d - target))
 
 
 # --------------------------------------------------------------------------------------------
