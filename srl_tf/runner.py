@@ -67,9 +67,7 @@ class Runner:
             self.rl_config.seed = int(np.random.SeedSequence().entropy % (2**31))
         self._agent = None
         self._env = None
-        self._obs = None
-        self._state = None
-        self._is_first = None
+        self._driver = None  # the training envs' episode driver (observations and carry)
         self._eval_env = None
         self.history_dir: str | None = None
         self._history_on = False
@@ -210,6 +208,42 @@ class Runner:
                 "train() needs a stop condition: pass max_steps=, max_train_count=, max_episodes= or timeout=."
             )
         self._setup()
+        self._resume_if_asked()
+        from srl_tf.driver import EpisodeDriver
+
+        agent, env = self._agent, self._env
+        if self._driver is None or self._driver.obs is None:
+            self._driver = EpisodeDriver(agent, env, explore=True)
+            self._driver.start(env.reset(seed=self.rl_config.seed + self.step))
+        driver = self._driver
+        schedules = _TrainSchedules(self, limits, callbacks, progress)
+        finished = False
+        try:
+            while True:
+                try:
+                    _, step, extras = driver.step()
+                except Exception as e:
+                    if not driver.env_failed:
+                        raise
+                    finished = None  # the agent has not seen the failed step: its state is whole and is saved
+                    raise EnvError(
+                        f"env '{self.env_config.display_name}' raised {type(e).__name__} at env step {self.step}: {e}. "
+                        "History and checkpoint are written up to this step."
+                    ) from e
+                agent.observe(step, extras)
+                n_train, metrics = agent.update()
+                if schedules.after_step(env.num_envs, env.pop_finished(), n_train, metrics):
+                    break
+            finished = True
+        except KeyboardInterrupt:
+            print("\nTraining interrupted: history and weights are kept.")
+            finished = None  # stopped by the user: the state is whole and is checkpointed
+        finally:
+            schedules.close(finished)
+
+    def _resume_if_asked(self) -> None:
+        """With ``set_checkpoint(is_load=True)``, the first ``train`` continues from the newest
+        complete checkpoint."""
         if self.checkpoint is not None and self.checkpoint.is_load and not self._resume_checked:
             from srl_tf import checkpoint
 
@@ -217,120 +251,6 @@ class Runner:
             found = checkpoint.latest(self.checkpoint.directory)
             if found is not None:
                 self.load_checkpoint(found)
-        self._last_ckpt_time = time.time()
-        agent, env = self._agent, self._env
-        if self._obs is None:
-            self._obs = env.reset(seed=self.rl_config.seed + self.step)
-            self._state = agent.initial_state(env.num_envs)
-            self._is_first = np.ones(env.num_envs, bool)
-        if self._history_on and self._writer is None:
-            self._writer = HistoryWriter(self.history_dir, append=self.step > 0)  # resumed runs continue
-            if self.step == 0 and self.history_dir:  # a new run: the best weights of an old one are not its own
-                shutil.rmtree(os.path.join(self.history_dir, "checkpoint", "best"), ignore_errors=True)
-            self._writer.write_config(self._config_dict())
-        start_step, start_train, start_ep = self.step, agent.train_count, self.episode
-        # Rows and evaluations every 1% / 5% of the run, counted in env steps; a run bounded only by
-        # max_train_count (as SRL scripts write it) counts them in gradient steps instead.
-        by_train = bool(max_train_count) and not max_steps and not (self.log_interval or self.eval_interval)
-        budget = max_train_count if by_train else (max_steps or 100_000)
-        log_every = self.log_interval or max(1, budget // 100)
-        eval_every = self.eval_interval or max(log_every, budget // 20)
-
-        def progress_count() -> int:
-            return agent.train_count if by_train else self.step
-
-        next_log, next_eval = progress_count() + log_every, progress_count() + eval_every
-        next_ckpt = self.step + self.checkpoint_interval if self.checkpoint_interval else None
-        recent: list[float] = []
-        interval_returns: list[float] = []
-        last_eval = None
-        bar = _Progress(limits, self.progress_options if progress else ProgressOptions(enabled=False))
-        t0 = time.time() - self.elapsed
-        t_start = time.time()
-        for cb in callbacks:
-            cb.on_train_begin(self)
-        finished = False
-        next_finite_check = time.time()
-        try:
-            while True:
-                obs = self._obs
-                action = agent.act(obs, explore=True, state=self._state, is_first=self._is_first)
-                try:
-                    step = env.step(action)
-                except Exception as e:
-                    finished = None  # the agent has not seen the failed step: its state is whole and is saved
-                    raise EnvError(
-                        f"env '{self.env_config.display_name}' raised {type(e).__name__} at env step {self.step}: {e}. "
-                        "History and checkpoint are written up to this step."
-                    ) from e
-                self._is_first = step.terminated | step.truncated
-                agent.observe(obs, action, step)
-                n_train, metrics = agent.update()
-                if n_train:
-                    self.last_metrics = metrics
-                    if time.time() >= next_finite_check:  # a host read of the metrics every few seconds
-                        self._raise_if_nonfinite({k: float(v) for k, v in metrics.items()})
-                        next_finite_check = time.time() + 2.0
-                self._obs = step.obs
-                self.step += env.num_envs
-                for ret, length in env.pop_finished():
-                    self.episode += 1
-                    recent.append(ret)
-                    interval_returns.append(ret)
-                    for cb in callbacks:
-                        cb.on_episode_end(self, ret, length)
-                recent = recent[-20:]
-                self.elapsed = time.time() - t0
-                count = progress_count()
-                if self._history_on and count >= next_log:
-                    do_eval = self.enable_eval and count >= next_eval
-                    if do_eval:
-                        last_eval = float(np.mean(self.evaluate(self.eval_episode)))
-                        self._record_eval(last_eval)
-                        next_eval += eval_every * ((count - next_eval) // eval_every + 1)  # K train steps a call can skip several
-                    self._log(interval_returns, last_eval if do_eval else None, callbacks)
-                    interval_returns = []
-                    next_log += log_every * ((count - next_log) // log_every + 1)
-                if next_ckpt is not None and self.step >= next_ckpt:
-                    self._checkpoint()
-                    next_ckpt += self.checkpoint_interval
-                if self._checkpoint_due():
-                    self.save_checkpoint()
-                done = {
-                    "max_steps": self.step - start_step,
-                    "max_train_count": agent.train_count - start_train,
-                    "max_episodes": self.episode - start_ep,
-                    "timeout": time.time() - t_start,
-                }
-                stop = any(limits[k] and done[k] >= limits[k] for k in limits)
-                if bar.eval_due():
-                    last_eval = float(np.mean(self.evaluate(self.progress_options.eval_episode)))
-                bar.update(done, self, recent, last_eval, force=stop)
-                info = {"step": self.step, "train": agent.train_count, "episode": self.episode, "time": self.elapsed}
-                for cb in callbacks:
-                    if cb.on_step(self, info):
-                        stop = True
-                if stop:
-                    break
-            finished = True
-        except KeyboardInterrupt:
-            print("\nTraining interrupted: history and weights are kept.")
-            finished = None  # stopped by the user: the state is whole and is checkpointed
-        finally:
-            bar.close()
-            # Whatever stopped the run, the rows so far and the weights are written out.
-            if self._history_on:
-                if self.step != self._logged_step:
-                    final_eval = None
-                    if finished and self.enable_eval:
-                        final_eval = float(np.mean(self.evaluate(self.eval_episode)))
-                        self._record_eval(final_eval)
-                    self._log(interval_returns, final_eval, callbacks, check=False)
-                self._checkpoint()
-            if self.checkpoint is not None and finished is not False:
-                self.save_checkpoint()  # not after a crash: the newest checkpoint stays the last good one
-            for cb in callbacks:
-                cb.on_train_end(self)
 
     def _log(self, returns: list[float], eval_reward, callbacks, check: bool = True) -> None:
         row = {
@@ -453,19 +373,19 @@ class Runner:
                 self._eval_env.close()
             cfg = EnvConfig(**{**vars(self.env_config), "vectorization": "sync"})
             self._eval_env = VecEnvAdapter(cfg, self.rl_config.action_split(), num_envs=n)
+        from srl_tf.driver import EpisodeDriver
+
         env = self._eval_env
+        driver = EpisodeDriver(self._agent, env, explore)
         returns: list[float] = []
         round_ = 0
         while len(returns) < max_episodes:
-            obs = env.reset(seed=self.rl_config.seed + 10_000 + 97 * round_ + self.step)
+            driver.start(env.reset(seed=self.rl_config.seed + 10_000 + 97 * round_ + self.step))
             env.pop_finished()
             collected = np.zeros(n, bool)
-            state, is_first = self._agent.initial_state(n), np.ones(n, bool)
             while not collected.all():
-                action = self._agent.act(obs, explore=explore, state=state, is_first=is_first)
-                st = env.step(action)
-                obs = st.obs
-                ended = is_first = st.terminated | st.truncated
+                _, st, _ = driver.step()
+                ended = st.terminated | st.truncated
                 for i in np.flatnonzero(ended & ~collected):
                     collected[i] = True
                     returns.append(float(env.final_return[i]))
@@ -482,6 +402,7 @@ class Runner:
             return self._rollout(max_episodes, explore, render, max_steps)
 
     def _rollout(self, max_episodes: int, explore: bool, render: bool, max_steps: int) -> list[Episode]:
+        from srl_tf.driver import EpisodeDriver, OneEnv
         from srl_tf.envs import make_env
         from srl_tf.envs.adapter import applied_action
         from srl_tf.render import is_mujoco_id, mujoco_state, render_mujoco_states
@@ -505,22 +426,20 @@ class Runner:
             elif render:
                 episode.frames.append(env.render())
 
+        one = OneEnv(env)
+        driver = EpisodeDriver(self._agent, one, explore)
         episodes = []
         try:
             for ep in range(max_episodes):
-                obs, _ = env.reset(seed=self.rl_config.seed + 20_000 + ep)
+                driver.start(one.reset(seed=self.rl_config.seed + 20_000 + ep))
                 episode = Episode()
-                state, is_first = self._agent.initial_state(1), np.ones(1, bool)
                 record(episode)
                 while True:
-                    batch = {k: v[None] for k, v in obs.items()} if isinstance(obs, dict) else obs[None]
-                    action = self._agent.act(batch, explore=explore, state=state, is_first=is_first)[0]
-                    is_first = np.zeros(1, bool)
-                    obs, reward, terminated, truncated, _ = env.step(action)
-                    episode.actions.append(applied_action(env, action))  # the continuous value behind a split action
-                    episode.rewards.append(float(reward))
+                    action, st, _ = driver.step()
+                    episode.actions.append(applied_action(env, action[0]))  # the continuous value behind a split action
+                    episode.rewards.append(float(st.reward[0]))
                     record(episode)
-                    if terminated or truncated or (max_steps and len(episode) >= max_steps):
+                    if st.terminated[0] or st.truncated[0] or (max_steps and len(episode) >= max_steps):
                         break
                 episodes.append(episode)
         finally:
@@ -663,7 +582,7 @@ class Runner:
             logger.warning(f"resumed from {path} without its memory (save_memory=False): the warm-up is collected again")
         # The envs cannot be restored: they start new episodes, and the agent cuts the ones it was in.
         self._agent.interrupt_episodes()
-        self._obs = None
+        self._driver = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -797,6 +716,117 @@ class Runner:
     def model_summary(self) -> None:
         for model in self.agent.models().values():
             model.summary()
+
+
+class _TrainSchedules:
+    """Everything a training loop does around its env steps, apart from acting and learning:
+    episode returns, history rows and evaluations every 1 % / 5 % of the run, the best weights,
+    weight and run checkpoints, the non-finite guard, the progress display, callbacks and the stop
+    conditions. ``Runner.train`` (and any other loop feeding the same Runner) calls
+    :meth:`after_step` after each batch of env steps and :meth:`close` when it stops."""
+
+    def __init__(self, runner: Runner, limits: dict, callbacks, progress: bool):
+        self.runner, self.limits, self.callbacks = runner, limits, list(callbacks)
+        agent = runner._agent
+        runner._last_ckpt_time = time.time()
+        if runner._history_on and runner._writer is None:
+            runner._writer = HistoryWriter(runner.history_dir, append=runner.step > 0)  # resumed runs continue
+            if runner.step == 0 and runner.history_dir:  # a new run: the best weights of an old one are not its own
+                shutil.rmtree(os.path.join(runner.history_dir, "checkpoint", "best"), ignore_errors=True)
+            runner._writer.write_config(runner._config_dict())
+        self.start = {"step": runner.step, "train": agent.train_count, "episode": runner.episode}
+        # Rows and evaluations every 1% / 5% of the run, counted in env steps; a run bounded only by
+        # max_train_count (as SRL scripts write it) counts them in gradient steps instead.
+        max_steps, max_train_count = limits["max_steps"], limits["max_train_count"]
+        self.by_train = bool(max_train_count) and not max_steps and not (runner.log_interval or runner.eval_interval)
+        budget = max_train_count if self.by_train else (max_steps or 100_000)
+        self.log_every = runner.log_interval or max(1, budget // 100)
+        self.eval_every = runner.eval_interval or max(self.log_every, budget // 20)
+        self.next_log, self.next_eval = self.count() + self.log_every, self.count() + self.eval_every
+        self.next_weights = runner.step + runner.checkpoint_interval if runner.checkpoint_interval else None
+        self.recent: list[float] = []
+        self.interval_returns: list[float] = []
+        self.last_eval = None
+        self.bar = _Progress(limits, runner.progress_options if progress else ProgressOptions(enabled=False))
+        self.t0 = time.time() - runner.elapsed
+        self.t_start = time.time()
+        self.next_finite_check = time.time()
+        for cb in self.callbacks:
+            cb.on_train_begin(runner)
+
+    def count(self) -> int:
+        return self.runner._agent.train_count if self.by_train else self.runner.step
+
+    def after_step(self, env_steps: int, finished_episodes, n_train: int, metrics: dict) -> bool:
+        """Books ``env_steps`` env steps, the episodes that ended in them ((return, length) pairs)
+        and an update's result; runs whatever is due. Returns True when training should stop."""
+        runner, agent, callbacks = self.runner, self.runner._agent, self.callbacks
+        if n_train:
+            runner.last_metrics = metrics
+            if time.time() >= self.next_finite_check:  # a host read of the metrics every few seconds
+                runner._raise_if_nonfinite({k: float(v) for k, v in metrics.items()})
+                self.next_finite_check = time.time() + 2.0
+        runner.step += env_steps
+        for ret, length in finished_episodes:
+            runner.episode += 1
+            self.recent.append(ret)
+            self.interval_returns.append(ret)
+            for cb in callbacks:
+                cb.on_episode_end(runner, ret, length)
+        self.recent = self.recent[-20:]
+        runner.elapsed = time.time() - self.t0
+        count = self.count()
+        if runner._history_on and count >= self.next_log:
+            do_eval = runner.enable_eval and count >= self.next_eval
+            if do_eval:
+                self.last_eval = float(np.mean(runner.evaluate(runner.eval_episode)))
+                runner._record_eval(self.last_eval)
+                # K train steps in one call can skip several evaluation points
+                self.next_eval += self.eval_every * ((count - self.next_eval) // self.eval_every + 1)
+            runner._log(self.interval_returns, self.last_eval if do_eval else None, callbacks)
+            self.interval_returns = []
+            self.next_log += self.log_every * ((count - self.next_log) // self.log_every + 1)
+        if self.next_weights is not None and runner.step >= self.next_weights:
+            runner._checkpoint()
+            self.next_weights += runner.checkpoint_interval
+        if runner._checkpoint_due():
+            runner.save_checkpoint()
+        done = {
+            "max_steps": runner.step - self.start["step"],
+            "max_train_count": agent.train_count - self.start["train"],
+            "max_episodes": runner.episode - self.start["episode"],
+            "timeout": time.time() - self.t_start,
+        }
+        stop = any(self.limits[k] and done[k] >= self.limits[k] for k in self.limits)
+        if self.bar.eval_due():
+            self.last_eval = float(np.mean(runner.evaluate(runner.progress_options.eval_episode)))
+        self.bar.update(done, runner, self.recent, self.last_eval, force=stop)
+        info = {"step": runner.step, "train": agent.train_count, "episode": runner.episode, "time": runner.elapsed}
+        for cb in callbacks:
+            if cb.on_step(runner, info):
+                stop = True
+        return stop
+
+    def close(self, finished: bool | None) -> None:
+        """Whatever stopped the run, the rows so far and the weights are written out. ``finished``:
+        True (a stop condition), None (Ctrl-C, or an env error: the state is whole) or False (a crash:
+        the newest run checkpoint stays the last good one)."""
+        runner = self.runner
+        try:
+            self.bar.close()
+            if runner._history_on:
+                if runner.step != runner._logged_step:
+                    final_eval = None
+                    if finished and runner.enable_eval:
+                        final_eval = float(np.mean(runner.evaluate(runner.eval_episode)))
+                        runner._record_eval(final_eval)
+                    runner._log(self.interval_returns, final_eval, self.callbacks, check=False)
+                runner._checkpoint()
+            if runner.checkpoint is not None and finished is not False:
+                runner.save_checkpoint()
+        finally:
+            for cb in self.callbacks:
+                cb.on_train_end(runner)
 
 
 def _json_safe(value) -> bool:

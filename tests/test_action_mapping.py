@@ -8,6 +8,7 @@ clipping alone keeps any action inside it."""
 import gymnasium as gym
 import numpy as np
 import pytest
+from contract import act
 
 import srl_tf
 from srl_tf.algorithms import actor_critic, ddpg, dreamer_v3, ppo, reinforce, sac
@@ -134,7 +135,5 @@ def test_actions_reach_the_env_inside_asymmetric_bounds_and_span_them(name, make
         distance = np.abs(back[:, None, :] - actions[None, :, :]).max(-1).min(1)
         assert np.all(distance < 1e-4)
     # the deterministic policy maps into the bounds too
-    greedy = runner.agent.act(
-        np.zeros((3, 2), np.float32), explore=False, state=runner.agent.initial_state(3), is_first=np.ones(3, bool)
-    )
+    greedy = act(runner.agent, np.zeros((3, 2), np.float32))
     assert np.all(greedy >= LOW - 1e-6) and np.all(greedy <= HIGH + 1e-6), greedy

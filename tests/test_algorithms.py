@@ -3,6 +3,7 @@ when the batch size changes, and the configuration mistakes users make."""
 
 import numpy as np
 import pytest
+from contract import act
 from toy_envs import IdentityEnv, ImageIdentityEnv
 
 import srl_tf
@@ -192,9 +193,8 @@ def test_dqn_numpy_acting_matches_the_compiled_policy(dueling):
     runner.train(max_steps=300, progress=False)  # weights have moved since the first snapshot
     agent = runner.agent
     obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
-    forward, snapshot = agent._numpy_q
-    np.testing.assert_allclose(forward(obs, snapshot()), agent.q(obs).numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_array_equal(agent.act(obs, explore=False), agent._greedy(obs).numpy())
+    np.testing.assert_allclose(agent._numpy_q(obs), agent.q(obs).numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(act(agent, obs), agent._greedy(obs).numpy())
 
 
 def test_dqn_evaluation_does_not_change_the_training_run():

@@ -4,6 +4,7 @@ batch (n-step), and the ε schedule applied inside ``act``."""
 import numpy as np
 import pytest
 import tensorflow as tf
+from contract import act
 
 import srl_tf
 from srl_tf.algorithms import dqn
@@ -59,7 +60,7 @@ def test_dqn_trains_on_n_step_returns_with_terminal_masking():
     for t in range(6):  # one episode of 6 steps, rewards 1, 2, ..., 6, terminated at the end
         end = t == 5
         step = Step(obs[t + 1], np.array([t + 1.0], np.float32), np.array([end]), np.array([False]), obs[t + 1])
-        agent.observe(obs[t], np.array([t % 2], np.int32), step)
+        agent.observe(step, {"obs": obs[t], "action": np.array([t % 2], np.int32)})
     batch = agent.memory.sample(agent.config.batch_size, agent.rng)
     starts = np.round(batch.obs[:, 0] * 10).astype(int)
     assert len(set(starts)) > 2
@@ -82,13 +83,13 @@ def test_epsilon_decays_with_env_steps_inside_act():
     runner.train(max_steps=20, progress=False)  # warm-up is over: ε comes from the schedule
     agent = runner.agent
     obs = np.zeros((4000, 4), np.float32)  # one state: the greedy action is the same for every row
-    greedy = agent.act(obs, explore=False)
+    greedy = act(agent, obs)
     assert len(set(greedy)) == 1
 
     def random_share(env_steps):
         agent.env_steps = env_steps
         # a random action disagrees with the greedy one half the time
-        return 2.0 * np.mean(agent.act(obs, explore=True) != greedy)
+        return 2.0 * np.mean(act(agent, obs, explore=True) != greedy)
 
     assert random_share(0) == pytest.approx(1.0, abs=0.06)
     assert random_share(500) == pytest.approx(0.5, abs=0.06)

@@ -4,11 +4,13 @@ carried RSSM state, prediction GIF and bad input. Building blocks are in test_dr
 import numpy as np
 import pytest
 import tensorflow as tf
+from contract import act
 
 import srl_tf
 from srl_tf import ConfigError, EnvConfig, Runner
 from srl_tf.algorithms import dreamer_v3
 from srl_tf.memory.sequence import SequenceMemory
+from srl_tf.render import save_prediction_gif
 from tests.toy_envs import DictPointEnv, IdentityEnv, ImageIdentityEnv, PixelPointEnv
 
 
@@ -109,10 +111,10 @@ def test_stream_batches_carry_the_rssm_state_and_windows_do_not():
         return runner.agent
 
     carried, zeroed = trained(), trained()  # two identical runs (same seed, same random draws)
-    carry = carried._carry["deter"].numpy()
+    carry = carried._train_carry["deter"].numpy()
     assert np.abs(carry).sum() > 0  # the last posterior state of the previous batch is kept
-    np.testing.assert_array_equal(zeroed._carry["deter"].numpy(), carry)
-    for v in zeroed._carry.values():
+    np.testing.assert_array_equal(zeroed._train_carry["deter"].numpy(), carry)
+    for v in zeroed._train_carry.values():
         v.assign(tf.zeros_like(v))
     losses = []
     for agent in (carried, zeroed):
@@ -123,7 +125,7 @@ def test_stream_batches_carry_the_rssm_state_and_windows_do_not():
     assert abs(losses[0] - losses[1]) > 1e-3, losses  # so the carried state enters the next step
     windows = Runner(_env(True, False, "v3"), tiny(sequence_sampling="windows"))
     windows.train(max_steps=35, progress=False)
-    assert np.abs(windows.agent._carry["deter"].numpy()).sum() == 0
+    assert np.abs(windows.agent._train_carry["deter"].numpy()).sum() == 0
 
 
 def test_acting_carries_state_and_resets_it_where_an_episode_begins():
@@ -131,17 +133,17 @@ def test_acting_carries_state_and_resets_it_where_an_episode_begins():
     runner.train(max_steps=31, progress=False)
     agent = runner.agent
     obs = np.eye(3, dtype=np.float32)[[0, 1]]
-    state = agent.initial_state(2)
-    agent.act(obs, explore=False, state=state, is_first=np.ones(2, bool))
-    after_one = state["rssm"]["deter"].numpy().copy()
-    rssm_one, action_one = {k: tf.constant(v) for k, v in state["rssm"].items()}, state["action"].copy()
-    agent.act(obs, explore=False, state=state, is_first=np.zeros(2, bool))
-    assert not np.allclose(state["rssm"]["deter"].numpy(), after_one)  # carried forward
+    _, state, _ = agent.act(obs, agent.initial_carry(2), explore=False)
+    after_one = state["deter"].copy()
+    rssm_one = {k: tf.constant(state[k]) for k in agent.rssm.initial(1)}
+    action_one = state["action"].copy()
+    _, state, _ = agent.act(obs, state, explore=False)  # is_first cleared by act: the streams continue
+    assert not np.allclose(state["deter"], after_one)  # carried forward
     # the new deterministic state is the GRU step from the carried state and action, not from a fresh one
     expected = agent.rssm.img_step(rssm_one, action_one, sample=False)["deter"].numpy()
-    np.testing.assert_allclose(state["rssm"]["deter"].numpy(), expected, rtol=1e-4, atol=1e-5)
-    agent.act(obs, explore=False, state=state, is_first=np.ones(2, bool))
-    np.testing.assert_allclose(state["rssm"]["deter"].numpy(), after_one, atol=1e-5)  # reset to the start
+    np.testing.assert_allclose(state["deter"], expected, rtol=1e-4, atol=1e-5)
+    _, state, _ = agent.act(obs, {**state, "is_first": np.ones(2, bool)}, explore=False)
+    np.testing.assert_allclose(state["deter"], after_one, atol=1e-5)  # reset to the start
 
 
 def test_continuous_actions_reach_the_env_within_bounds_and_the_memory_normalised():
@@ -150,8 +152,7 @@ def test_continuous_actions_reach_the_env_within_bounds_and_the_memory_normalise
     mem = runner.agent.memory
     stored = mem.action[0, : mem.written[0]]
     assert stored.min() >= -1.0 and stored.max() <= 1.0
-    state = runner.agent.initial_state(3)
-    actions = runner.agent.act(np.zeros((3, 3), np.float32), explore=True, state=state)
+    actions, state, _ = runner.agent.act(np.zeros((3, 3), np.float32), runner.agent.initial_carry(3), explore=True)
     # the carried action is the actor's, in [-1, 1]; Pendulum receives it scaled onto [-2, 2]
     assert actions.shape == (3, 1) and np.all(np.abs(state["action"]) <= 1.0)
     np.testing.assert_allclose(actions, 2.0 * state["action"], rtol=1e-6)
@@ -164,8 +165,8 @@ def test_save_and_load_reproduce_the_greedy_policy(tmp_path):
     other = Runner(_env(True, False, "v3"), tiny())
     other.load_parameter(str(tmp_path / "p"))
     obs = np.eye(3, dtype=np.float32)
-    a = runner.agent.act(obs, explore=False)
-    b = other.agent.act(obs, explore=False)
+    a = act(runner.agent, obs)
+    b = act(other.agent, obs)
     assert np.array_equal(a, b)
     for x, y in zip(runner.agent.critic_slow.get_weights(), other.agent.critic_slow.get_weights()):
         np.testing.assert_allclose(x, y)
@@ -179,7 +180,7 @@ def test_prediction_gif_shows_real_reconstruction_and_open_loop(tmp_path):
     real, recon, pred = agent.open_loop_prediction(seq.obs, seq.action, seq.is_first, context=5)
     assert real.shape == recon.shape == pred.shape == (12, 16, 16, 3) and pred.dtype == np.uint8
     np.testing.assert_array_equal(pred[:5], recon[:5])
-    path = agent.save_prediction_gif(str(tmp_path / "pred.gif"), length=12, context=5)
+    path = save_prediction_gif(agent, str(tmp_path / "pred.gif"), length=12, context=5)
     from PIL import Image
 
     with Image.open(path) as gif:
@@ -190,7 +191,7 @@ def test_prediction_gif_needs_images():
     runner = Runner(_env(True, False, "v3"), tiny())
     runner.train(max_steps=31, progress=False)
     with pytest.raises(ValueError, match="image observations"):
-        runner.agent.save_prediction_gif("x.gif")
+        save_prediction_gif(runner.agent, "x.gif")
 
 
 # ------------------------------------------------------------------------------------------
@@ -362,7 +363,7 @@ def test_dict_observations_image_and_vector(tmp_path):
     ends = np.flatnonzero(mem.is_first[0, 1 : mem.written[0]]) + 1
     assert len(ends) and np.all(mem.is_terminal[0, ends - 1] == 0)  # truncated, not terminal
     assert len(runner.evaluate(1)) == 1
-    path = agent.save_prediction_gif(str(tmp_path / "dict.gif"), length=10, context=3)
+    path = save_prediction_gif(agent, str(tmp_path / "dict.gif"), length=10, context=3)
     from PIL import Image
 
     with Image.open(path) as gif:  # real | reconstruction | open-loop prediction of the image key

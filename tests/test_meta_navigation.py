@@ -159,15 +159,15 @@ class ScriptedAgent:
     def __init__(self, discrete=False):
         self.discrete = discrete
 
-    def initial_state(self, batch_size):
-        return SimpleNamespace(episode=np.zeros(batch_size, int))
+    def initial_carry(self, batch_size):
+        return {"is_first": np.ones(batch_size, bool), "episode": np.zeros(batch_size, int)}
 
-    def act(self, obs, explore=True, state=None, is_first=None):
-        state.episode[np.asarray(is_first, bool)] = 0
-        state.episode += obs[:, -1].astype(int)
+    def act(self, obs, carry, explore=True):
+        episode = np.where(carry["is_first"], 0, carry["episode"]) + obs[:, -1].astype(int)
+        carry = {"is_first": np.zeros_like(carry["is_first"]), "episode": episode}
         if self.discrete:
-            return np.zeros(len(obs), np.int32)
-        return np.where(state.episode[:, None] > 0, [[1.0, 0.0]], [[0.0, 0.0]]).astype(np.float32)
+            return np.zeros(len(obs), np.int32), carry, {}
+        return np.where(episode[:, None] > 0, [[1.0, 0.0]], [[0.0, 0.0]]).astype(np.float32), carry, {}
 
 
 def scripted_runner(make):

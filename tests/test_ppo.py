@@ -5,6 +5,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import tensorflow as tf
+from contract import act
 from toy_envs import EpisodeRecorder
 
 import srl_tf
@@ -92,26 +93,25 @@ def test_recurrent_state_resets_where_an_episode_begins(shared):
     width = 8 if shared else 16  # a value GRU of its own carries its state beside the policy's
     rng = np.random.default_rng(0)
     obs = [rng.normal(size=(2, 2)).astype(np.float32) for _ in range(4)]
-    state = agent.initial_state(2)
+    state = {**agent.initial_carry(2), "is_first": np.zeros(2, bool)}
     for o in obs[:3]:
-        agent.act(o, state=state, is_first=np.zeros(2, bool))
-    assert np.abs(state.h).min() > 0
-    agent.act(obs[3], state=state, is_first=np.array([True, False]))
-    fresh = agent.initial_state(2)
-    agent.act(obs[3], state=fresh, is_first=np.ones(2, bool))
-    np.testing.assert_allclose(state.h[0], fresh.h[0], atol=1e-6)  # env 0 started over
-    assert not np.allclose(state.h[1], fresh.h[1])  # env 1 kept its memory
+        _, state, _ = agent.act(o, state)
+    assert np.abs(state["h"]).min() > 0
+    _, state, _ = agent.act(obs[3], {**state, "is_first": np.array([True, False])})
+    _, fresh, _ = agent.act(obs[3], agent.initial_carry(2))
+    np.testing.assert_allclose(state["h"][0], fresh["h"][0], atol=1e-6)  # env 0 started over
+    assert not np.allclose(state["h"][1], fresh["h"][1])  # env 1 kept its memory
     # training's sequence pass with the same resets reproduces step-wise acting
     first = np.array([[1, 0], [0, 0], [0, 0], [1, 0]], np.float32)  # (time, env)
-    s = agent.initial_state(2)
+    h = agent.initial_carry(2)["h"]
     values = []
     for t in range(4):
-        _, v, h = agent.net.step(obs[t], s.h, first[t])
-        s.h = h.numpy()
+        _, v, h = agent.net.step(obs[t], h, first[t])
+        h = h.numpy()
         values.append(v.numpy())
     _, v_seq = agent.net.sequence(np.stack(obs, 1), np.zeros((2, width), np.float32), first.T)
     np.testing.assert_allclose(v_seq.numpy().reshape(2, 4), np.stack(values, 1), atol=1e-5)
-    assert state.h.shape == (2, width)
+    assert state["h"].shape == (2, width)
 
 
 def test_separate_value_gru_keeps_value_gradients_off_the_policy():
@@ -280,9 +280,9 @@ def test_numpy_acting_matches_the_compiled_policy(env_id, obs_norm):
     agent = runner.agent
     assert agent._numpy_policy is not None
     obs = np.random.default_rng(1).normal(size=(32,) + agent.spec.obs_shape).astype(np.float32)
-    params_fn, snapshot = agent._numpy_policy
+    numpy_policy = agent._numpy_policy
     expected = agent.net.policy_params(agent.net.encode(obs)).numpy()
-    np.testing.assert_allclose(params_fn(obs, snapshot()), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(numpy_policy(obs), expected, rtol=1e-4, atol=1e-5)
     _, mode = agent._policy_step(obs)
     if agent.spec.discrete:
-        np.testing.assert_array_equal(agent.act(obs, explore=False), mode.numpy())
+        np.testing.assert_array_equal(act(agent, obs), mode.numpy())

@@ -7,6 +7,7 @@ import os
 import gymnasium as gym
 import numpy as np
 import pytest
+from contract import act
 from toy_envs import EpisodeRecorder
 
 import srl_tf
@@ -42,7 +43,7 @@ def _probe_obs(n=64):
 
 
 def _greedy(runner, obs):
-    return runner.agent.act(obs, explore=False)
+    return act(runner.agent, obs)
 
 
 class StopAfter(Callback):

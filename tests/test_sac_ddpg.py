@@ -5,6 +5,7 @@ configuration mistakes users make."""
 import numpy as np
 import pytest
 import tensorflow as tf
+from contract import act
 from toy_envs import PixelPointEnv
 
 import srl_tf
@@ -146,7 +147,7 @@ def test_terminated_cuts_bootstrap_but_truncated_does_not(make_cfg):
     action = np.array([[0.5]], np.float32)
     for terminated in (True, False):
         step = Step(next_obs, np.array([1.0], np.float32), np.array([terminated]), np.array([not terminated]), next_obs)
-        agent.observe(obs, action, step)
+        agent.observe(step, {"obs": obs, "action": action})
     batch = agent.memory.sample(32, agent.rng)  # both stored transitions, many times
     assert set(np.round(batch.discount, 6)) == {0.0, np.float32(gamma).round(6)}
     reward, next_obs_b = tf.constant(batch.reward), tf.constant(batch.next_obs)
@@ -170,18 +171,18 @@ def test_weights_save_and_load_before_and_after_training(make_cfg, tmp_path):
     obs = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
     runner = srl_tf.Runner("Pendulum-v1", make_cfg())
     runner.save_parameter(str(tmp_path / "fresh"))  # every model (SAC's temperature too) is built
-    fresh_actions = runner.agent.act(obs, explore=False)
+    fresh_actions = act(runner.agent, obs)
     runner.train(max_steps=80, progress=False)
     runner.save_parameter(str(tmp_path / "trained"))
-    trained_actions = runner.agent.act(obs, explore=False)
+    trained_actions = act(runner.agent, obs)
     assert not np.allclose(trained_actions, fresh_actions)  # training moved the policy
     cfg = make_cfg()
     cfg.seed = 1  # other initial weights, so that only loading can make the actions agree
     for name, expected in (("trained", trained_actions), ("fresh", fresh_actions)):
         other = srl_tf.Runner("Pendulum-v1", cfg)
-        assert not np.allclose(other.agent.act(obs, explore=False), expected)
+        assert not np.allclose(act(other.agent, obs), expected)
         other.load_parameter(str(tmp_path / name))
-        np.testing.assert_allclose(other.agent.act(obs, explore=False), expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(act(other.agent, obs), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_halfcheetah_trains_and_evaluates():

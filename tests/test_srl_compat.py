@@ -78,7 +78,7 @@ def test_action_division_num_out_of_range_names_field_and_value(value):
 
 def test_rollout_and_gif_captions_show_the_continuous_action_applied():
     runner = srl_tf.Runner("Pendulum-v1", tiny_dqn())
-    runner.agent.act = lambda obs, **kw: np.zeros(len(obs), np.int32)  # always the first of the 5 actions
+    runner.agent.act = lambda obs, carry, explore: (np.zeros(len(obs), np.int32), carry, {})  # the first of 5 actions
     episode = runner.rollout(max_episodes=1, max_steps=3)[0]
     assert [a.tolist() for a in episode.actions] == [[-2.0]] * 3  # Pendulum's low bound, not the index 0
     captions = runner._captions(episode)
@@ -164,7 +164,7 @@ def test_sac_start_steps_act_randomly_while_training_already_runs():
     agent = runner.agent
     policy_calls = []
     act_normalised = agent._act_normalised
-    agent._act_normalised = lambda obs, explore: policy_calls.append(explore) or act_normalised(obs, explore)
+    agent._act_normalised = lambda obs, carry, explore: policy_calls.append(explore) or act_normalised(obs, carry, explore)
     runner.train(max_steps=150, progress=False)
     assert agent.train_count > 0 and True not in policy_calls  # trained, yet every exploring action was random
     runner.train(max_steps=5, progress=False)
@@ -175,7 +175,7 @@ def test_start_steps_none_keeps_random_actions_until_the_warm_up():
     cfg = ddpg.Config(seed=0, batch_size=16)
     cfg.memory.capacity, cfg.memory.warmup_size = 1_000, 40
     agent = srl_tf.Runner("Pendulum-v1", cfg).agent
-    assert agent.acting_randomly
+    assert agent.random_actions
     with pytest.raises(ConfigError, match="start_steps=-1"):
         sac.Config(start_steps=-1).validate()
 

@@ -77,28 +77,29 @@ class Agent(StochasticPolicyAgent):
             tf.TensorSpec((n,), tf.float32),
         ]
         self._train = self.compile(self._train_fn, "train", sig)
-        self.importance = np.ones(n, np.float32)  # I = γ^t of each env's current episode
-        self._pending = None
+        self._latest = None  # the latest step of every env: the one-step memory the next update learns from
 
     def models(self):
         return {"policy": self.policy, "value": self.value}
 
-    host_fields = ("importance",)
+    def _initial_carry(self, batch_size: int):
+        return {"importance": np.ones(batch_size, np.float32)}  # I = γ^t of each stream's episode
 
-    def interrupt_episodes(self) -> None:
-        self.importance[:] = 1.0
+    def act(self, obs, carry, explore: bool = True):
+        action, _, extras = super().act(obs, carry, explore)
+        # I = 1 where an episode begins, γ·I of the step before otherwise
+        importance = np.where(carry["is_first"], 1.0, carry["importance"] * self.config.discount).astype(np.float32)
+        return action, self.next_carry(carry, importance=importance), {**extras, "importance": importance}
 
-    def observe(self, obs, action, step) -> None:
-        super().observe(obs, action, step)
+    def observe(self, step, extras) -> None:
+        super().observe(step, extras)
         terminated = step.terminated.astype(np.float32)
-        self._pending = (obs, self.last_raw_action, step.reward, step.next_obs, terminated, self.importance)
-        ended = step.terminated | step.truncated
-        self.importance = np.where(ended, 1.0, self.importance * self.config.discount).astype(np.float32)
+        self._latest = (extras["obs"], extras["action"], step.reward, step.next_obs, terminated, extras["importance"])
 
     def update(self):
-        if self._pending is None:
+        if self._latest is None:
             return 0, {}
-        batch, self._pending = self._pending, None
+        batch, self._latest = self._latest, None
         metrics = self._train(*batch)
         self.train_count += 1
         return 1, metrics

@@ -1,9 +1,34 @@
-"""The agent contract the Runner talks to, and shared machinery for off-policy agents.
+"""The agent contract the Runner (and any other driver of episodes) talks to, and the machinery
+that off-policy and policy-gradient agents share.
 
-An agent turns observations into actions (:meth:`Agent.act`), sees every step of the training envs
-(:meth:`Agent.observe`) and decides itself when to learn (:meth:`Agent.update`, called once per
-vector-env step). Its policy step and train step are ``tf.function``s built with
-:meth:`Agent.compile`, which also counts traces so that tests can pin "no retrace".
+The contract
+------------
+``initial_carry(n) -> carry``
+    The per-stream state of ``n`` env streams as a dict of numpy arrays with a leading axis of
+    ``n``: always ``is_first`` (bool, True where an episode begins with the next observation) and,
+    for agents that keep one, their recurrent state (a GRU state, the RSSM state and previous
+    action, an exploration-noise process, ...). The caller owns it: one for the training envs, a
+    fresh one for every evaluation or recorded episode.
+``act(obs, carry, explore) -> (action, carry, extras)``
+    The env's actions for a batch of observations, the next carry (``is_first`` cleared) and the
+    ``extras`` the agent wants to see again with the step (the observation, the action in the form
+    the agent learns from, the recurrent state it started from, ...). Acting changes nothing on the
+    agent except its random generator. After ``env.step`` the caller sets ``carry["is_first"]``
+    where an episode ended (:class:`srl_tf.driver.EpisodeDriver` does all of this).
+``observe(step, extras)``
+    One :class:`~srl_tf.spec.Step` of every training env with the extras ``act`` returned for it:
+    the agent stores what it learns from.
+``update() -> (n_train, metrics)``
+    Learns if it is time to: gradient steps done and the metrics as tensors (read on the host only
+    when logged).
+``state()`` / ``load_state()`` and ``trackables()``
+    Everything a checkpoint or another process needs to continue the run: host arrays and counters,
+    the memory, and the TensorFlow objects (models, optimizers, variables, generators).
+``get_weights()`` / ``set_weights()``
+    The acting part as named arrays (weights of the acting models and the counters acting depends
+    on), for an actor in another process.
+
+Compiled steps are ``tf.function``s made with :meth:`Agent.compile`, which counts traces.
 """
 
 from __future__ import annotations
@@ -19,6 +44,9 @@ from srl_tf.config import RLConfig
 from srl_tf.errors import ConfigError, MissingPathError
 from srl_tf.memory.replay import ReplayBuffer
 from srl_tf.spec import EnvSpec, Step
+
+Carry = dict  # str → np.ndarray with a leading axis of the number of env streams
+Extras = dict  # str → np.ndarray: what act() hands to observe() with the step
 
 
 class Agent:
@@ -41,28 +69,35 @@ class Agent:
         self.tf_rng = tf.random.Generator.from_seed(config.seed if config.seed is not None else 0)
         self.env_steps = 0  # transitions observed (summed over envs)
         self.train_count = 0  # gradient steps done
+        self.weights_version = 0  # bumped whenever weights are replaced from outside (a load)
+        self._random_actions_set: bool | None = None  # set_weights() of an acting copy decides this
         self.trace_counts: dict[str, int] = {}
 
     def _seed(self):
         """A fresh stateless seed from the agent's generator (deterministic for a config seed)."""
         return self.tf_rng.uniform_full_int((2,), tf.int32)
 
-    # ---- what the Runner calls -----------------------------------------------------------
-    def initial_state(self, batch_size: int):
-        """The recurrent carry for ``batch_size`` env streams: a mutable object that :meth:`act`
-        updates in place, owned by the caller (one for training, one per evaluation). Stateless
-        agents return None."""
-        return None
+    # ---- the contract ----------------------------------------------------------------------
+    def initial_carry(self, batch_size: int) -> Carry:
+        """The carry of ``batch_size`` env streams whose episodes all begin (see the module doc)."""
+        return {"is_first": np.ones(batch_size, bool), **self._initial_carry(batch_size)}
 
-    def act(self, obs: np.ndarray, explore: bool = True, state=None, is_first: np.ndarray | None = None) -> np.ndarray:
-        """Actions for a batch of observations (numpy in, numpy out). ``state`` is the carry from
-        :meth:`initial_state`; ``is_first`` marks the streams whose episode begins with ``obs``
-        (a recurrent agent resets their state)."""
+    def _initial_carry(self, batch_size: int) -> Carry:
+        """The agent's own per-stream state (none by default)."""
+        return {}
+
+    def act(self, obs, carry: Carry, explore: bool = True) -> tuple[np.ndarray, Carry, Extras]:
+        """(env actions, next carry, extras) for a batch of observations (numpy in, numpy out)."""
         raise NotImplementedError
 
-    def observe(self, obs: np.ndarray, action: np.ndarray, step: Step) -> None:
-        """Sees one step of every training env: the observation acted on, the action, the result."""
-        self.env_steps += len(action)
+    @staticmethod
+    def next_carry(carry: Carry, **state) -> Carry:
+        """``carry`` with ``state`` replaced and ``is_first`` cleared (what :meth:`act` returns)."""
+        return {**carry, **state, "is_first": np.zeros_like(carry["is_first"])}
+
+    def observe(self, step: Step, extras: Extras) -> None:
+        """Sees one step of every training env, with the extras ``act`` returned for it."""
+        self.env_steps += len(step.reward)
 
     def update(self) -> tuple[int, dict]:
         """Learns if it is time to; returns (gradient steps done, metrics as tensors)."""
@@ -71,6 +106,42 @@ class Agent:
     def models(self) -> dict[str, keras.Model]:
         """Every Keras model whose weights make up the agent."""
         raise NotImplementedError
+
+    def acting_models(self) -> dict[str, keras.Model]:
+        """The models :meth:`act` uses (all of them unless an agent says otherwise)."""
+        return self.models()
+
+    @property
+    def random_actions(self) -> bool:
+        """Whether exploring actions are uniform random now (a warm-up). An acting copy in another
+        process is told by :meth:`set_weights`."""
+        if self._random_actions_set is not None:
+            return self._random_actions_set
+        return self._random_actions_now()
+
+    def _random_actions_now(self) -> bool:
+        return False
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """The acting part as named arrays: every acting model's weights (``model/i``) and the
+        counters acting depends on (``env_steps``, ``random_actions``)."""
+        out = {
+            f"{name}/{i}": np.asarray(w)
+            for name, model in self.acting_models().items()
+            for i, w in enumerate(model.weights)
+        }
+        out["env_steps"] = np.asarray(self.env_steps, np.int64)
+        out["random_actions"] = np.asarray(self.random_actions)
+        return out
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Loads what :meth:`get_weights` returned (of another agent of the same configuration)."""
+        for name, model in self.acting_models().items():
+            for i, w in enumerate(model.weights):
+                w.assign(weights[f"{name}/{i}"])
+        self.env_steps = int(weights["env_steps"])
+        self._random_actions_set = bool(weights["random_actions"])
+        self.weights_changed()
 
     # ---- persistence ---------------------------------------------------------------------
     def save_weights(self, directory: str) -> None:
@@ -151,7 +222,8 @@ class Agent:
         self.weights_changed()
 
     def weights_changed(self) -> None:
-        """Hook: the weights were replaced from outside (a load); drop copies made from them."""
+        """The weights were replaced from outside (a load): copies made from them are stale."""
+        self.weights_version += 1
 
     def _memory(self):
         """The experience store whose arrays are part of the state (None if the agent keeps none)."""
@@ -233,28 +305,60 @@ def polyak_update(target_vars, online_vars, tau):
         t.assign(t + tau * (o - t))
 
 
-class OffPolicyAgent(Agent):
-    """Replay memory, warm-up and the "train every N env steps, K gradient steps per call" schedule.
+class NumpyCopy:
+    """A numpy copy of (part of) a network for acting, taken again whenever the agent's weights
+    moved on: after a gradient step (``train_count``) or a load (``weights_version``).
 
-    Subclasses implement ``_train(batch) -> metrics`` as one compiled function over ``K`` stacked
-    batches of shape ``(K, batch_size, ...)``; the K gradient steps run inside one call.
+    ``snapshot()`` reads the weights; ``forward(x, weights)`` computes with such a snapshot."""
+
+    def __init__(self, agent: Agent, forward: Callable, snapshot: Callable):
+        self.agent, self.forward, self.snapshot = agent, forward, snapshot
+        self._version = None
+        self._weights = None
+
+    @property
+    def weights(self):
+        version = (self.agent.train_count, self.agent.weights_version)
+        if version != self._version:
+            self._weights, self._version = self.snapshot(), version
+        return self._weights
+
+    def __call__(self, x):
+        return self.forward(x, self.weights)
+
+
+def replay_buffer(config, spec: EnvSpec, num_envs: int, n_step: int = 1) -> ReplayBuffer:
+    """The transition replay of DQN, SAC and DDPG (actions as int32, or float32 in [-1, 1])."""
+    config.memory.check(config.batch_size)
+    return ReplayBuffer(
+        config.memory.capacity,
+        spec.obs_shape,
+        spec.obs_dtype,
+        spec.action_shape,
+        np.int32 if spec.discrete else np.float32,
+        num_envs=num_envs,
+        discount=config.discount,
+        n_step=n_step,
+    )
+
+
+class OffPolicyAgent(Agent):
+    """A memory that ``observe`` fills (``extras["obs"]``, ``extras["action"]`` and the step), a
+    warm-up, and the "train every ``train_interval`` env steps" schedule.
+
+    Subclasses give the memory and implement ``_train_once() -> (gradient steps, metrics)``.
+    ``catch_up = False`` (DQN, SAC, DDPG): at most one train call per :meth:`update`, counting on
+    through the warm-up, so that the first call comes as soon as it ends. ``catch_up = True``
+    (Dreamer): one call for every ``train_interval`` env steps observed since training became
+    possible, so a vector step of more env steps than the interval runs several.
     """
 
-    def __init__(self, config, spec: EnvSpec, num_envs: int = 1, n_step: int = 1):
+    catch_up = False
+
+    def __init__(self, config, spec: EnvSpec, num_envs: int, memory):
         super().__init__(config, spec, num_envs)
-        config.memory.check(config.batch_size)
-        action_dtype = np.int32 if spec.discrete else np.float32
-        self.memory = ReplayBuffer(
-            config.memory.capacity,
-            spec.obs_shape,
-            spec.obs_dtype,
-            spec.action_shape,
-            action_dtype,
-            num_envs=num_envs,
-            discount=config.discount,
-            n_step=n_step,
-        )
-        self._since_train = 0
+        self.memory = memory
+        self._since_train = 0  # env steps since the last train call
 
     host_fields = ("_since_train",)
 
@@ -264,64 +368,96 @@ class OffPolicyAgent(Agent):
     def interrupt_episodes(self) -> None:
         self.memory.interrupt_episodes()
 
-    def observe(self, obs, action, step: Step) -> None:
-        super().observe(obs, action, step)
-        self.memory.add(obs, action, step.reward, step.next_obs, step.terminated, step.truncated)
-        self._since_train += len(action)
+    def observe(self, step: Step, extras: Extras) -> None:
+        super().observe(step, extras)
+        self.memory.add(extras["obs"], extras["action"], step.reward, step.next_obs, step.terminated, step.truncated)
+        self._since_train += len(step.reward)
 
     @property
     def warming_up(self) -> bool:
         return len(self.memory) < max(self.config.memory.warmup_size, self.config.batch_size)
 
-    def update(self) -> tuple[int, dict]:
-        if self.warming_up or self._since_train < self.config.train_interval:
-            return 0, {}
+    def ready_to_train(self) -> bool:
+        return not self.warming_up
+
+    def _random_actions_now(self) -> bool:
+        return self.warming_up
+
+    def train_calls_due(self) -> int:
+        """Train calls due now, by the ``train_interval`` schedule (see the class doc)."""
+        interval = self.config.train_interval
+        if not self.ready_to_train():
+            if self.catch_up:
+                self._since_train = 0  # the train ratio starts counting when training does
+            return 0
+        if self._since_train < interval:
+            return 0
+        if self.catch_up:
+            calls, self._since_train = divmod(self._since_train, interval)
+            return calls
         self._since_train = 0
+        return 1
+
+    def update(self) -> tuple[int, dict]:
+        done, metrics = 0, {}
+        for _ in range(self.train_calls_due()):
+            n, metrics = self._train_once()
+            self.train_count += n
+            done += n
+        return done, metrics
+
+    def _train_once(self) -> tuple[int, dict]:
+        raise NotImplementedError
+
+
+class ReplayAgent(OffPolicyAgent):
+    """Off-policy agent on a transition replay whose compiled ``_train`` runs ``gradient_steps``
+    steps over ``K`` stacked batches of shape ``(K, batch_size, ...)`` in one call."""
+
+    def __init__(self, config, spec: EnvSpec, num_envs: int = 1, n_step: int = 1):
+        super().__init__(config, spec, num_envs, replay_buffer(config, spec, num_envs, n_step))
+
+    def _train_once(self) -> tuple[int, dict]:
         k = self.config.gradient_steps
         batch = self.memory.sample_many(k, self.config.batch_size, self.rng)
-        metrics = self._train(*batch)
-        self.train_count += k
-        return k, metrics
+        return k, self._train(*batch)
 
     def _train(self, *batch):
         raise NotImplementedError
 
 
-class ContinuousOffPolicyAgent(OffPolicyAgent):
+class ContinuousOffPolicyAgent(ReplayAgent):
     """Off-policy agent for bounded continuous actions (DDPG, TD3, SAC).
 
-    Its networks act in [-1, 1]^d: :meth:`act` maps actions to the env's bounds, :meth:`observe`
-    stores them normalised again. For ``start_steps`` env steps (or, by default, until the warm-up
-    is collected) exploring actions are uniform random. Subclasses implement ``_act_normalised(obs, explore)`` (one compiled policy call)."""
+    Its networks act in [-1, 1]^d: :meth:`act` maps actions to the env's bounds and hands the
+    memory the action normalised again. For ``start_steps`` env steps (or, by default, until the
+    warm-up is collected) exploring actions are uniform random. Subclasses implement
+    ``_act_normalised(obs, carry, explore) -> (action in [-1, 1], carry)``."""
 
     def __init__(self, config, spec: EnvSpec, num_envs: int = 1):
         require_continuous(config, spec)
         require_bounded(config, spec)
         super().__init__(config, spec, num_envs)
 
-    def act(self, obs, explore: bool = True, state=None, is_first=None):
-        from srl_tf.distributions import to_env_action
+    def act(self, obs, carry, explore: bool = True):
+        from srl_tf.distributions import from_env_action, to_env_action
 
-        if explore and self.acting_randomly:
+        if explore and self.random_actions:
             raw = self.rng.uniform(-1.0, 1.0, (len(obs),) + self.spec.action_shape)
         else:
-            raw = self._act_normalised(obs, explore)
-        return to_env_action(raw, self.spec.action_low, self.spec.action_high)
+            raw, carry = self._act_normalised(obs, carry, explore)
+        action = to_env_action(raw, self.spec.action_low, self.spec.action_high)
+        stored = from_env_action(action, self.spec.action_low, self.spec.action_high)
+        return action, self.next_carry(carry), {"obs": obs, "action": stored}
 
-    @property
-    def acting_randomly(self) -> bool:
-        """Whether exploring actions are still uniform random: for ``start_steps`` env steps, or
-        until the warm-up is collected when start_steps is None."""
+    def _random_actions_now(self) -> bool:
+        """Uniform random exploring actions for ``start_steps`` env steps, or until the warm-up is
+        collected when start_steps is None."""
         start = self.config.start_steps
         return self.warming_up if start is None else self.env_steps < start
 
-    def _act_normalised(self, obs: np.ndarray, explore: bool) -> np.ndarray:
+    def _act_normalised(self, obs: np.ndarray, carry: Carry, explore: bool) -> tuple[np.ndarray, Carry]:
         raise NotImplementedError
-
-    def observe(self, obs, action, step: Step) -> None:
-        from srl_tf.distributions import from_env_action
-
-        super().observe(obs, from_env_action(action, self.spec.action_low, self.spec.action_high), step)
 
     def train_signature(self) -> list:
         """Specs of the (obs, action, reward, next_obs, discount) batches, shaped (K, B, ...)."""
@@ -337,8 +473,8 @@ class ContinuousOffPolicyAgent(OffPolicyAgent):
 
 class StochasticPolicyAgent(Agent):
     """Shared acting for policy-gradient agents: a :class:`~srl_tf.nn.blocks.PolicyNetwork` whose
-    compiled step returns a sample and the mode. Continuous policies act in [-1, 1]^d; the raw
-    sample of the last exploring ``act`` call is kept in ``last_raw_action`` for the update."""
+    compiled step returns a sample, or the mode. Continuous policies act in [-1, 1]^d; the extras
+    hold the raw sample (what the update differentiates) as ``action``."""
 
     def __init__(self, config, spec: EnvSpec, num_envs: int = 1):
         from srl_tf.nn.blocks import PolicyNetwork
@@ -350,7 +486,6 @@ class StochasticPolicyAgent(Agent):
         self.policy(np.zeros((1,) + spec.obs_shape, spec.obs_dtype))
         self._policy_step = self.compile(self._policy_fn, "policy", [self.obs_signature()])
         self._mode_step = self.compile(self._mode_fn, "policy_mode", [self.obs_signature()])
-        self.last_raw_action = None
 
     def raw_action_signature(self, leading=(None,)) -> tf.TensorSpec:
         if self.spec.discrete:
@@ -367,12 +502,9 @@ class StochasticPolicyAgent(Agent):
         mode = self.policy.distribution(obs).mode()
         return tf.cast(mode, tf.int32) if self.spec.discrete else mode
 
-    def act(self, obs, explore: bool = True, state=None, is_first=None):
+    def act(self, obs, carry, explore: bool = True):
         from srl_tf.distributions import to_env_action
 
         raw = (self._policy_step if explore else self._mode_step)(obs).numpy()
-        if explore:
-            self.last_raw_action = raw
-        if self.spec.discrete:
-            return raw
-        return to_env_action(raw, self.spec.action_low, self.spec.action_high)
+        action = raw if self.spec.discrete else to_env_action(raw, self.spec.action_low, self.spec.action_high)
+        return action, self.next_carry(carry), {"obs": obs, "action": raw}

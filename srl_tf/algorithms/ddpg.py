@@ -134,7 +134,6 @@ class Agent(ContinuousOffPolicyAgent):
         self.q_optimizer.build(self.q_vars)
         self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="ddpg_critic_step")
         self._policy_loss = tf.Variable(0.0, trainable=False, name="ddpg_last_policy_loss")
-        self.ou_state = np.zeros((num_envs,) + spec.action_shape, np.float32)
         self._policy_step = self.compile(self.actor.call, "policy", [self.obs_signature()])
         self._train = self.compile(self._train_fn, "train", self.train_signature())
 
@@ -143,11 +142,14 @@ class Agent(ContinuousOffPolicyAgent):
         nets.update({net.name: net for net in self.q + self.q_target})
         return nets
 
-    host_fields = ContinuousOffPolicyAgent.host_fields + ("ou_state",)
+    def acting_models(self):
+        return {"policy": self.actor}
 
-    def interrupt_episodes(self) -> None:
-        super().interrupt_episodes()
-        self.ou_state[:] = 0.0
+    def _initial_carry(self, batch_size: int):
+        """Ornstein-Uhlenbeck noise is a process of each env stream, restarted with each episode."""
+        if self.config.exploration_noise != "ou":
+            return {}
+        return {"ou": np.zeros((batch_size,) + self.spec.action_shape, np.float32)}
 
     def after_load(self):
         self.actor_target.set_weights(self.actor.get_weights())
@@ -155,22 +157,19 @@ class Agent(ContinuousOffPolicyAgent):
             q_target.set_weights(q.get_weights())
 
     # ---- acting ----------------------------------------------------------------------------
-    def _act_normalised(self, obs, explore):
+    def _act_normalised(self, obs, carry, explore):
         mu = self._policy_step(obs).numpy()
         if not explore:
-            return mu
+            return mu, carry
         cfg = self.config
-        if cfg.exploration_noise == "ou" and len(mu) == self.num_envs:  # OU state: one per training env
-            x = self.ou_state
+        if cfg.exploration_noise == "ou":
+            first = carry["is_first"].reshape((-1,) + (1,) * len(self.spec.action_shape))
+            x = np.where(first, 0.0, carry["ou"]).astype(np.float32)
             x += -cfg.ou_theta * x * cfg.ou_dt + cfg.ou_sigma * np.sqrt(cfg.ou_dt) * self.rng.standard_normal(x.shape)
-            noise = x
+            noise, carry = x, {**carry, "ou": x}
         else:
             noise = cfg.noise_std * self.rng.standard_normal(mu.shape)
-        return np.clip(mu + noise, -1.0, 1.0)
-
-    def observe(self, obs, action, step) -> None:
-        super().observe(obs, action, step)
-        self.ou_state[step.terminated | step.truncated] = 0.0  # OU noise restarts with each episode
+        return np.clip(mu + noise, -1.0, 1.0), carry
 
     # ---- learning ----------------------------------------------------------------------------
     def critic_target(self, reward, next_obs, discount):

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from srl_tf.algorithms.base import OffPolicyAgent, polyak_update, require_discrete
+from srl_tf.algorithms.base import NumpyCopy, ReplayAgent, polyak_update, require_discrete
 from srl_tf.config import BlockConfig, OffPolicyConfig, Schedule, block, config_dataclass, schedule
 from srl_tf.nn.blocks import numpy_mlp, torso
 
@@ -114,7 +114,7 @@ class QNetwork(keras.Model):
         return self.q(h)
 
 
-class Agent(OffPolicyAgent):
+class Agent(ReplayAgent):
     def __init__(self, config: Config, spec, num_envs: int = 1):
         require_discrete(config, spec)
         super().__init__(config, spec, num_envs, n_step=config.multisteps)
@@ -129,8 +129,8 @@ class Agent(OffPolicyAgent):
         self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="dqn_train_step")
         self._greedy = self.compile(self._greedy_fn, "policy", [self.obs_signature()])
         # Acting through a small vector MLP is cheaper in numpy than through a tf.function call.
-        self._numpy_q = self.q.numpy_forward() if config.numpy_policy else None
-        self._numpy_weights = None
+        numpy_q = self.q.numpy_forward() if config.numpy_policy else None
+        self._numpy_q = None if numpy_q is None else NumpyCopy(self, *numpy_q)
         k, b = config.gradient_steps, config.batch_size
         sig = [
             self.obs_signature((k, b)),
@@ -144,27 +144,24 @@ class Agent(OffPolicyAgent):
     def models(self):
         return {"q": self.q, "q_target": self.q_target}
 
+    def acting_models(self):
+        return {"q": self.q}
+
     def after_load(self):
         self.q_target.set_weights(self.q.get_weights())
-        self.weights_changed()
-
-    def weights_changed(self):
-        self._numpy_weights = None
-
-    def update(self):
-        n, metrics = super().update()
-        if n:
-            self._numpy_weights = None  # the acting copy is refreshed on the next act()
-        return n, metrics
 
     # ---- acting ----------------------------------------------------------------------------
     def _greedy_fn(self, obs):
         return tf.argmax(self.q(obs), axis=-1, output_type=tf.int32)
 
-    def act(self, obs, explore: bool = True, state=None, is_first=None):
+    def act(self, obs, carry, explore: bool = True):
+        action = self._action(obs, explore)
+        return action, self.next_carry(carry), {"obs": obs, "action": action}
+
+    def _action(self, obs, explore: bool) -> np.ndarray:
         n = len(obs)
         eps = self.config.epsilon.value(self.env_steps) if explore else self.config.test_epsilon
-        if explore and self.warming_up:
+        if explore and self.random_actions:
             eps = 1.0
         # Draw from the agent's generator only when exploring, so that evaluations in between
         # leave the training run's random stream untouched.
@@ -172,10 +169,7 @@ class Agent(OffPolicyAgent):
         if random.all():
             return self.rng.integers(0, self.spec.n_actions, size=n, dtype=np.int32)
         if self._numpy_q is not None:
-            forward, snapshot = self._numpy_q
-            if self._numpy_weights is None:
-                self._numpy_weights = snapshot()
-            greedy = forward(obs, self._numpy_weights).argmax(axis=-1).astype(np.int32)
+            greedy = self._numpy_q(obs).argmax(axis=-1).astype(np.int32)
         else:
             greedy = self._greedy(obs).numpy()
         if random.any():

@@ -298,13 +298,6 @@ class ActorCritic(keras.Model):
         return self.heads(tf.reshape(tf.stack(outs, axis=1), (-1, self.state_size)))
 
 
-class RecurrentState:
-    """The caller-owned carry of a recurrent PPO agent: the GRU state of each env stream."""
-
-    def __init__(self, batch_size: int, units: int):
-        self.h = np.zeros((batch_size, units), np.float32)
-
-
 # --------------------------------------------------------------------------------------------
 # Agent
 # --------------------------------------------------------------------------------------------
@@ -345,8 +338,7 @@ class Agent(base.Agent):
         self.rollout = RolloutBuffer(self.steps, num_envs, spec.obs_shape, spec.obs_dtype, spec.action_shape, action_dtype, units)
         self._discounted = np.zeros((self.steps, num_envs), np.float32)  # for reward normalisation
         self._return_acc = np.zeros(num_envs, np.float32)
-        self._last = None  # (raw action, state received, is_first) of the last exploring act()
-        self._state_out = np.zeros((num_envs, units), np.float32)
+        self._state_out = np.zeros((num_envs, units), np.float32)  # the GRU state after the latest step
         self._next_obs = None
 
         f32 = tf.float32
@@ -357,7 +349,6 @@ class Agent(base.Agent):
             act_sig = [self.obs_signature()]
         self._policy_step = self.compile(self._policy_fn, "policy", act_sig)
         self._numpy_policy = self._build_numpy_policy()
-        self._numpy_weights = None
         self._value_step = self.compile(self._value_fn, "value", [self.obs_signature(), state_sig])
         lead = (None, config.sequence_length) if self.recurrent else (None,)
         data_sig = {"obs": self.obs_signature(lead), "action": tf.TensorSpec(lead + spec.action_shape, tf.as_dtype(action_dtype))}
@@ -373,31 +364,29 @@ class Agent(base.Agent):
         return {"actor_critic": self.net}
 
     # ---- acting ----------------------------------------------------------------------------
-    def initial_state(self, batch_size: int):
-        return RecurrentState(batch_size, self.net.state_size) if self.recurrent else None
+    def _initial_carry(self, batch_size: int):
+        return {"h": np.zeros((batch_size, self.net.state_size), np.float32)} if self.recurrent else {}
 
-    def act(self, obs, explore: bool = True, state=None, is_first=None):
+    def act(self, obs, carry, explore: bool = True):
+        extras = {"obs": obs}
         if self.recurrent:
-            if not isinstance(state, RecurrentState):
-                raise ValueError("A recurrent PPO agent needs the carry from agent.initial_state(batch) as state=.")
-            first = np.zeros(len(obs), np.float32) if is_first is None else np.asarray(is_first, np.float32)
-            sample, mode, h = self._policy_step(obs, state.h, first)
-            received, state.h = state.h, h.numpy()
+            first = np.asarray(carry["is_first"], np.float32)
+            sample, mode, h = self._policy_step(obs, carry["h"], first)
+            h = h.numpy()
+            extras.update(state=carry["h"], is_first=first, state_out=h)
+            carry = {**carry, "h": h}
         elif self._numpy_policy is not None:
             raw = self._numpy_act(obs, explore)
-            received, first = None, None
         else:
             sample, mode = self._policy_step(obs)
-            received, first = None, None
         if self.recurrent or self._numpy_policy is None:
             raw = (sample if explore else mode).numpy()
-        if explore:
-            self._last = (raw, received, first)
-            if self.recurrent:
-                self._state_out = state.h
-        if self.spec.discrete:
-            return raw
-        return to_env_action(raw, self.spec.action_low, self.spec.action_high)
+        extras["action"] = raw
+        action = raw if self.spec.discrete else to_env_action(raw, self.spec.action_low, self.spec.action_high)
+        return action, self.next_carry(carry), extras
+
+    def acting_models(self):
+        return {"actor_critic": self.net}
 
     def _build_numpy_policy(self):
         """(forward, snapshot) of obs → policy parameters in numpy, or None where the network has
@@ -424,26 +413,18 @@ class Agent(base.Agent):
                 x = np.clip((x - mean) / std, -clip, clip)
             return forward(x, weights[0])
 
-        return params, snap
+        return base.NumpyCopy(self, params, snap)
 
     def _numpy_act(self, obs, explore: bool) -> np.ndarray:
-        params_fn, snapshot = self._numpy_policy
-        if self._numpy_weights is None:
-            self._numpy_weights = snapshot()
-        params = params_fn(obs, self._numpy_weights)
+        params = self._numpy_policy(obs)
         if self.spec.discrete:
             if explore:  # Gumbel-max: argmax(logits + Gumbel noise) samples the categorical
                 params = params - np.log(-np.log(self.rng.uniform(1e-12, 1.0, params.shape)))
             return params.argmax(axis=-1).astype(np.int32)
         if explore:
-            return (params + np.exp(self._numpy_weights[2]) * self.rng.standard_normal(params.shape)).astype(np.float32)
+            log_std = self._numpy_policy.weights[2]
+            return (params + np.exp(log_std) * self.rng.standard_normal(params.shape)).astype(np.float32)
         return params.astype(np.float32)
-
-    def after_load(self):
-        self.weights_changed()
-
-    def weights_changed(self):
-        self._numpy_weights = None
 
     # ---- run state ---------------------------------------------------------------------------
     host_fields = ("_discounted", "_return_acc", "_state_out", "_next_obs")
@@ -468,11 +449,21 @@ class Agent(base.Agent):
         return (sample, mode, h) if self.recurrent else (sample, mode)
 
     # ---- collecting ------------------------------------------------------------------------
-    def observe(self, obs, action, step) -> None:
-        super().observe(obs, action, step)
-        raw, received, first = self._last
+    def observe(self, step, extras) -> None:
+        super().observe(step, extras)
         t = self.rollout.pos
-        self.rollout.add(obs, raw, step.reward, step.terminated, step.truncated, step.next_obs, received, first)
+        self.rollout.add(
+            extras["obs"],
+            extras["action"],
+            step.reward,
+            step.terminated,
+            step.truncated,
+            step.next_obs,
+            extras.get("state"),
+            extras.get("is_first"),
+        )
+        if self.recurrent:
+            self._state_out = extras["state_out"]
         self._return_acc = self._return_acc * self.config.discount + step.reward
         self._discounted[t] = self._return_acc
         self._return_acc[step.terminated | step.truncated] = 0.0
@@ -521,7 +512,6 @@ class Agent(base.Agent):
         if net.obs_norm is not None and not first_fit:
             net.obs_norm.update(rb.obs)  # statistics move between rollouts, never within one
         rb.reset()
-        self._numpy_weights = None  # weights and statistics changed: refresh the acting copy
         return len(perm), metrics
 
     def _data(self) -> dict:

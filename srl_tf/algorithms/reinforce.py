@@ -100,13 +100,13 @@ class Agent(StochasticPolicyAgent):
     def interrupt_episodes(self) -> None:
         self._running = [self._empty() for _ in range(self.num_envs)]  # unfinished: no return to learn from
 
-    def observe(self, obs, action, step) -> None:
-        super().observe(obs, action, step)
+    def observe(self, step, extras) -> None:
+        super().observe(step, extras)
         ended = step.terminated | step.truncated
         for i in range(self.num_envs):
             ep = self._running[i]
-            ep["obs"].append(obs[i])
-            ep["action"].append(self.last_raw_action[i])
+            ep["obs"].append(extras["obs"][i])
+            ep["action"].append(extras["action"][i])
             ep["reward"].append(step.reward[i])
             if ended[i]:
                 self._done_episodes.append(ep)

@@ -164,8 +164,11 @@ class Agent(ContinuousOffPolicyAgent):
         training run's random stream as it was."""
         return tanh_normal_mode(self.actor.distribution(obs))
 
-    def _act_normalised(self, obs, explore):
-        return (self._policy_step if explore else self._mode_step)(obs).numpy()
+    def acting_models(self):
+        return {"policy": self.actor}
+
+    def _act_normalised(self, obs, carry, explore):
+        return (self._policy_step if explore else self._mode_step)(obs).numpy(), carry
 
     # ---- learning ----------------------------------------------------------------------------
     def critic_target(self, reward, next_obs, discount):

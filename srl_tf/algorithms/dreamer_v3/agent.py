@@ -12,16 +12,19 @@ and ``is_terminal``.
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
 from srl_tf.algorithms import base
-from srl_tf.algorithms.dreamer_v3.config import Config
 from srl_tf.algorithms.dreamer_v3.model import Actor, ScalarHead, WorldModel
 from srl_tf.distributions import from_env_action, to_env_action
 from srl_tf.functions import PercentileNormalizer, lambda_returns
 from srl_tf.memory.sequence import SequenceMemory
+
+if TYPE_CHECKING:  # the config builds the agent; the agent only reads the config's fields
+    from srl_tf.algorithms.dreamer_v3.config import Config
 
 
 def _flatten_time(x: tf.Tensor) -> tf.Tensor:
@@ -29,11 +32,12 @@ def _flatten_time(x: tf.Tensor) -> tf.Tensor:
     return tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0))
 
 
-class Agent(base.Agent):
+class Agent(base.OffPolicyAgent):
     """Dreamer V1 / V2 / V3, chosen by the config's loss types and network options."""
 
     config: Config
     accepts_dict_obs = True
+    catch_up = True  # one train step per train_interval env steps, several after a wide vector step
 
     def obs_signature(self, leading=(None,)):
         if self.spec.obs_spaces is None:
@@ -41,7 +45,11 @@ class Agent(base.Agent):
         return {k: tf.TensorSpec(tuple(leading) + sh, tf.as_dtype(dt)) for k, (sh, dt, _) in self.spec.obs_spaces.items()}
 
     def __init__(self, config: Config, spec, num_envs: int = 1):
-        super().__init__(config, spec, num_envs)
+        obs_layout = {k: (sh, dt) for k, (sh, dt, _) in spec.obs_spaces.items()} if spec.obs_spaces else spec.obs_shape
+        memory = SequenceMemory(
+            config.memory.capacity, obs_layout, spec.obs_dtype, spec.action_dim, num_envs, config.sequence_sampling
+        )
+        super().__init__(config, spec, num_envs, memory)
         cfg = config
         if not spec.discrete:
             base.require_bounded(cfg, spec)
@@ -63,12 +71,9 @@ class Agent(base.Agent):
         self.actor_opt.build(self.actor.trainable_variables)
         self.critic_opt.build(self.critic.trainable_variables)
 
-        obs_layout = {k: (sh, dt) for k, (sh, dt, _) in spec.obs_spaces.items()} if spec.obs_spaces else spec.obs_shape
-        self.memory = SequenceMemory(cfg.memory.capacity, obs_layout, spec.obs_dtype, spec.action_dim,
-                                     num_envs, cfg.sequence_sampling)
         self.stream = cfg.sequence_sampling == "stream"
-        self._carry = {k: tf.Variable(v, trainable=False) for k, v in self.rssm.initial(cfg.batch_size).items()}
-        self._since_train = 0
+        # the RSSM state at the end of the last training batch, where each stream row continues
+        self._train_carry = {k: tf.Variable(v, trainable=False) for k, v in self.rssm.initial(cfg.batch_size).items()}
 
         bl = (cfg.batch_size, cfg.batch_length)
         train_sig = [
@@ -89,13 +94,14 @@ class Agent(base.Agent):
             tf.TensorSpec((), tf.bool),
         ]
         self._policy = self.compile(self._policy_fn, "policy", policy_sig)
+        self._rssm_keys = tuple(state_sig)
 
     # ---- acting ------------------------------------------------------------------------------
 
-    def initial_state(self, batch_size: int):
-        """The carry of ``batch_size`` env streams: the RSSM state and the previous action."""
-        return {"rssm": {k: v.numpy() for k, v in self.rssm.initial(batch_size).items()},
-                "action": np.zeros((batch_size, self.spec.action_dim), np.float32)}
+    def _initial_carry(self, batch_size: int):
+        """The RSSM state of every stream and the action it took last (as the world model sees it)."""
+        rssm = {k: v.numpy() for k, v in self.rssm.initial(batch_size).items()}
+        return {**rssm, "action": np.zeros((batch_size, self.spec.action_dim), np.float32)}
 
     def _policy_fn(self, obs, state, prev_action, is_first, explore):
         embed = self.wm.coder.encode(obs)
@@ -108,27 +114,32 @@ class Agent(base.Agent):
     def warming_up(self) -> bool:
         return self.env_steps < self.config.memory.warmup_size
 
-    def act(self, obs, explore: bool = True, state=None, is_first=None):
-        n = len(next(iter(obs.values()))) if isinstance(obs, dict) else len(obs)
-        if state is None:
-            state = self.initial_state(n)
-            is_first = np.ones(n, bool)
-        first = np.zeros(n, np.float32) if is_first is None else np.asarray(is_first, np.float32)
-        action, post = self._policy(obs, state["rssm"], state["action"], first, tf.constant(bool(explore)))
+    def ready_to_train(self) -> bool:
+        return not self.warming_up and self.memory.can_sample(self.config.batch_length)
+
+    def act(self, obs, carry, explore: bool = True):
+        n = len(carry["is_first"])
+        first = np.asarray(carry["is_first"], np.float32)
+        state = {k: carry[k] for k in self._rssm_keys}
+        action, post = self._policy(obs, state, carry["action"], first, tf.constant(bool(explore)))
         action = action.numpy()
-        if explore and self.warming_up:  # seed data from random actions
+        if explore and self.random_actions:  # seed data from random actions
             if self.spec.discrete:
                 action = np.eye(self.spec.n_actions, dtype=np.float32)[self.rng.integers(self.spec.n_actions, size=n)]
             else:
                 action = self.rng.uniform(-1.0, 1.0, action.shape).astype(np.float32)
         elif explore and self.config.action_noise > 0 and not self.spec.discrete:
             action = np.clip(action + self.config.action_noise * self.rng.standard_normal(action.shape), -1.0, 1.0)
-        state["rssm"], state["action"] = post, action.astype(np.float32)
+        action = action.astype(np.float32)
+        carry = self.next_carry(carry, action=action, **{k: v.numpy() for k, v in post.items()})
         if self.spec.discrete:
-            return action.argmax(axis=-1).astype(np.int64)
-        return to_env_action(action, self.spec.action_low, self.spec.action_high)
+            env_action = action.argmax(axis=-1).astype(np.int64)
+        else:
+            env_action = to_env_action(action, self.spec.action_low, self.spec.action_high)
+        return env_action, carry, {"obs": obs, "action": self._model_action(env_action)}
 
-    # ---- data --------------------------------------------------------------------------------
+    def acting_models(self):
+        return {"world_model": self.wm, "actor": self.actor}
 
     def _model_action(self, action: np.ndarray) -> np.ndarray:
         """Env action → what the world model receives (one-hot or [-1, 1])."""
@@ -136,32 +147,17 @@ class Agent(base.Agent):
             return np.eye(self.spec.n_actions, dtype=np.float32)[np.asarray(action, np.int64)]
         return from_env_action(action, self.spec.action_low, self.spec.action_high)
 
-    def observe(self, obs, action, step) -> None:
-        super().observe(obs, action, step)
-        self.memory.add(obs, self._model_action(action), step.reward, step.next_obs, step.terminated, step.truncated)
-        self._since_train += len(action)
-
-    def update(self) -> tuple[int, dict]:
+    def _train_once(self) -> tuple[int, dict]:
         cfg = self.config
-        if self.warming_up or not self.memory.can_sample(cfg.batch_length):
-            self._since_train = 0  # the train ratio starts counting when training does
-            return 0, {}
-        if self._since_train < cfg.train_interval:
-            return 0, {}
-        steps, self._since_train = divmod(self._since_train, cfg.train_interval)
-        metrics = {}
-        for _ in range(steps):
-            batch = self.memory.sample(cfg.batch_size, cfg.batch_length, self.rng)
-            fn = self._train_all if self.train_count >= cfg.warmup_world_model else self._train_world_model
-            metrics = fn(*batch)
-            self.train_count += 1
-        return steps, metrics
+        batch = self.memory.sample(cfg.batch_size, cfg.batch_length, self.rng)
+        fn = self._train_all if self.train_count >= cfg.warmup_world_model else self._train_world_model
+        return 1, fn(*batch)
 
     # ---- training ----------------------------------------------------------------------------
 
     def _train_fn(self, with_behavior: bool, obs, action, reward, is_first, is_terminal):
         cfg, wm, rssm = self.config, self.wm, self.rssm
-        start = {k: tf.convert_to_tensor(v) for k, v in self._carry.items()} if self.stream else None
+        start = {k: tf.convert_to_tensor(v) for k, v in self._train_carry.items()} if self.stream else None
         with tf.GradientTape() as tape:
             embed = wm.coder.encode(obs)
             posts, priors, last = rssm.observe(embed, action, is_first, start)
@@ -173,7 +169,7 @@ class Agent(base.Agent):
             model_loss = obs_loss + reward_loss + cfg.cont_loss_scale * cont_loss + tf.reduce_mean(kl_loss)
         grad_norm = self.apply_gradients(tape, model_loss, wm.trainable_variables, self.model_opt, cfg.max_grad_norm)
         if self.stream:
-            for k, v in self._carry.items():
+            for k, v in self._train_carry.items():
                 v.assign(tf.stop_gradient(last[k]))
         metrics = {
             "model_loss": model_loss, "obs_loss": obs_loss, "reward_loss": reward_loss, "cont_loss": cont_loss,
@@ -277,35 +273,6 @@ class Agent(base.Agent):
         recon = coder.decode_image(rssm.get_feat(posts))
         pred = coder.decode_image(tf.concat(feats, axis=1))
         return np.asarray(coder.image(obs))[0], recon[0], pred[0]
-
-    def save_prediction_gif(self, path: str, length: int = 50, context: int = 5, fps: int = 10) -> str:
-        """Writes a GIF of real frames | reconstruction | open-loop prediction from ``context``
-        frames, on the newest ``length`` steps of the first env stream in memory."""
-        from srl_tf.render import annotate, save_gif
-
-        if self.wm.coder.image_key is None:
-            raise ValueError("save_prediction_gif needs image observations; this env has vector observations.")
-        seq = self.memory.latest(0, length)
-        real, recon, pred = self.open_loop_prediction(seq.obs, seq.action, seq.is_first, context)
-        scale = max(1, 128 // real.shape[1])  # small images are enlarged (nearest) to be seen
-        frames = []
-        for t in range(len(real)):
-            row = np.concatenate([real[t], recon[t], pred[t]], axis=1)
-            if row.shape[-1] == 1:
-                row = np.repeat(row, 3, axis=-1)
-            row = np.repeat(np.repeat(row[..., :3], scale, axis=0), scale, axis=1)
-            label = "real | recon | " + ("context" if t < context else f"open loop +{t - context + 1}")
-            band = annotate(np.zeros((16, row.shape[1], 3), np.uint8), label)
-            frames.append(np.concatenate([band, row], axis=0))
-        return save_gif(path, frames, fps=fps)
-
-    host_fields = ("_since_train",)
-
-    def _memory(self):
-        return self.memory
-
-    def interrupt_episodes(self) -> None:
-        self.memory.interrupt_episodes()
 
     def models(self):
         return {"world_model": self.wm, "actor": self.actor, "critic": self.critic, "critic_slow": self.critic_slow}

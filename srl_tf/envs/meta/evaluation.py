@@ -61,6 +61,7 @@ def evaluate_trials(
             raise ConfigError(f"evaluate_trials({name}={value!r}) must be an integer >= 1.")
     if not _is_int(task_seed) or task_seed < 0:
         raise ConfigError(f"evaluate_trials(task_seed={task_seed!r}) must be an integer >= 0.")
+    from srl_tf.driver import EnvList, EpisodeDriver
     from srl_tf.envs import make_env
 
     agent, spec = runner.agent, runner.spec
@@ -76,23 +77,15 @@ def evaluate_trials(
         for meta in metas:
             meta.task_seed = task_seed
         returns = np.zeros((trials, metas[0].episodes_per_trial))
-        obs = np.zeros((n,) + spec.obs_shape, spec.obs_dtype)
+        batch = EnvList(envs, spec.obs_shape, spec.obs_dtype)
+        driver = EpisodeDriver(agent, batch, explore)
         for start in range(0, trials, n):
-            active = np.zeros(n, bool)
-            for j in range(min(n, trials - start)):
-                obs[j] = envs[j].reset(seed=start + j)[0]
-                active[j] = True
-            state, is_first = agent.initial_state(n), np.ones(n, bool)
-            while active.any():
-                action = agent.act(obs, explore=explore, state=state, is_first=is_first)
-                is_first = np.zeros(n, bool)
-                if not spec.discrete:
-                    action = np.clip(action, spec.action_low, spec.action_high)
-                for j in np.flatnonzero(active):
-                    episode = metas[j].episode
-                    obs[j], reward, terminated, truncated, _ = envs[j].step(action[j])
-                    returns[start + j, episode] += reward
-                    active[j] = not (terminated or truncated)
+            driver.start(batch.reset([start + j for j in range(min(n, trials - start))]))
+            while batch.active.any():
+                playing = np.flatnonzero(batch.active)
+                episode = [metas[j].episode for j in playing]  # the inner episode each step belongs to
+                _, step, _ = driver.step()
+                returns[start + playing, episode] += step.reward[playing]
     finally:
         for env in envs:
             env.close()
