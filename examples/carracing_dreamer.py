@@ -15,6 +15,7 @@ import time
 
 import srl_tf
 from srl_tf.algorithms import dreamer_v3
+from srl_tf.render import save_prediction_gif
 
 
 def carracing_config(size: str = "XS", seed: int = 0, train_interval: int = 2) -> dreamer_v3.Config:
@@ -49,7 +50,7 @@ def main():
           f"({agent.train_count / wall:.2f} train steps/s), peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
-    pred = agent.save_prediction_gif(os.path.join(args.out, "prediction.gif"), length=50, context=5)
+    pred = save_prediction_gif(agent, os.path.join(args.out, "prediction.gif"), length=50, context=5)
     hist = srl_tf.Runner.load_histories([args.out])
     loss_png = "none (no train step yet: --steps is within the 1000 random warm-up steps)"
     if "obs_loss" in hist.columns():

@@ -123,36 +123,10 @@ def straight_through_sample(dist_or_probs, seed=None) -> tf.Tensor:
     return onehot + (probs - tf.stop_gradient(probs))
 
 
-def onehot_categorical(logits: tf.Tensor, unimix: float = 0.01, event_ndims: int = 0) -> tfd.Distribution:
-    """OneHotCategorical over the last axis of ``logits`` with ``unimix`` uniform mixing (see
-    :func:`unimix_logits`); ``event_ndims`` further axes are reinterpreted as one event with
-    ``Independent`` (e.g. 1 for the RSSM's stoch × classes latent, so that log_prob and KL sum
-    over the variables)."""
-    dist = tfd.OneHotCategorical(logits=unimix_logits(logits, unimix), dtype=tf.float32)
-    return tfd.Independent(dist, reinterpreted_batch_ndims=event_ndims) if event_ndims else dist
-
-
-def normal_dist(mean: tf.Tensor, std_param: tf.Tensor | None = None, min_std: float = 0.1,
-                event_ndims: int = 1) -> tfd.Distribution:
-    """Normal(mean, std) with std = softplus(std_param) + ``min_std`` (Dreamer V1 latent and
-    heads), or unit variance when ``std_param`` is None (V1 image and reward likelihood). The last
-    ``event_ndims`` axes form the event (log_prob sums over them)."""
-    mean = tf.convert_to_tensor(mean, tf.float32)
-    std = tf.ones_like(mean) if std_param is None else tf.nn.softplus(std_param) + min_std
-    dist = tfd.Normal(mean, std)
-    return tfd.Independent(dist, reinterpreted_batch_ndims=event_ndims) if event_ndims else dist
-
-
 def bernoulli_dist(logits: tf.Tensor, event_ndims: int = 0) -> tfd.Distribution:
     """Bernoulli on ``logits`` with float samples (the continue head: P(continue) = P(1 − terminal))."""
     dist = tfd.Bernoulli(logits=tf.convert_to_tensor(logits, tf.float32), dtype=tf.float32)
     return tfd.Independent(dist, reinterpreted_batch_ndims=event_ndims) if event_ndims else dist
-
-
-def symlog_mse(pred: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
-    """Vector reconstruction loss of DreamerV3: Σ_last-axis (pred − symlog(target))², where
-    ``pred`` lives in symlog space (decode a prediction with symexp)."""
-    return tf.reduce_sum(tf.square(tf.convert_to_tensor(pred, tf.float32) - symlog(target)), axis=-1)
 
 
 class TwoHotSymlog:

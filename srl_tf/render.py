@@ -172,3 +172,24 @@ class ReplayViewer:
                     break
         finally:
             pygame.quit()
+
+
+def save_prediction_gif(agent, path: str, length: int = 50, context: int = 5, fps: int = 10) -> str:
+    """A Dreamer agent's world model at work: a GIF of real frames | reconstruction | open-loop
+    prediction from ``context`` frames, on the newest ``length`` steps of the first env stream in
+    its memory (see ``open_loop_prediction``)."""
+    if agent.wm.coder.image_key is None:
+        raise ValueError("save_prediction_gif needs image observations; this env has vector observations.")
+    seq = agent.memory.latest(0, length)
+    real, recon, pred = agent.open_loop_prediction(seq.obs, seq.action, seq.is_first, context)
+    scale = max(1, 128 // real.shape[1])  # small images are enlarged (nearest) to be seen
+    frames = []
+    for t in range(len(real)):
+        row = np.concatenate([real[t], recon[t], pred[t]], axis=1)
+        if row.shape[-1] == 1:
+            row = np.repeat(row, 3, axis=-1)
+        row = np.repeat(np.repeat(row[..., :3], scale, axis=0), scale, axis=1)
+        label = "real | recon | " + ("context" if t < context else f"open loop +{t - context + 1}")
+        band = annotate(np.zeros((16, row.shape[1], 3), np.uint8), label)
+        frames.append(np.concatenate([band, row], axis=0))
+    return save_gif(path, frames, fps=fps)

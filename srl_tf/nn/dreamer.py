@@ -106,11 +106,6 @@ class DenseStack(keras.layers.Layer):
         return x if self.out is None else self.out(x)
 
 
-def mlp_v3(sizes: Sequence[int], activation: str = "silu", norm: bool = True, name: str | None = None) -> DenseStack:
-    """A stack of :class:`DenseNormAct` units of the given widths (DreamerV3 MLP)."""
-    return DenseStack(sizes, activation, norm, name=name)
-
-
 # --------------------------------------------------------------------------------------------
 # V1 / V2 image encoder and decoder
 # --------------------------------------------------------------------------------------------
@@ -645,24 +640,6 @@ class RSSM(keras.layers.Layer):
         rep = self._kl(post, self._sg(prior))
         loss = dyn_scale * tf.maximum(free, dyn) + rep_scale * tf.maximum(free, rep)
         return loss, dyn
-
-    def kl_balance(self, post: State, prior: State, alpha: float = 0.8, free: float = 0.0) -> tuple[tf.Tensor, tf.Tensor]:
-        """DreamerV2 KL balancing per time step (KL summed over the latent variables):
-
-            L = α·max(free, KL(sg(post) ‖ prior)) + (1 − α)·max(free, KL(post ‖ sg(prior)))
-
-        α = 0.8 trains the prior towards the posterior faster than the reverse. Returns (loss, KL)."""
-        if not 0.0 <= alpha <= 1.0:
-            raise ConfigError(f"kl_balance alpha={alpha!r} must be in [0, 1].")
-        dyn = self._kl(self._sg(post), prior)
-        rep = self._kl(post, self._sg(prior))
-        return alpha * tf.maximum(free, dyn) + (1.0 - alpha) * tf.maximum(free, rep), dyn
-
-    def kl_free_nats(self, post: State, prior: State, free: float = 3.0) -> tuple[tf.Tensor, tf.Tensor]:
-        """Dreamer V1 KL per time step: max(free, KL(post ‖ prior)), the KL summed over the latent
-        dimensions before the clamp. Returns (loss, KL)."""
-        kl = self._kl(post, prior)
-        return tf.maximum(free, kl), kl
 
     def get_config(self):
         return {**super().get_config(), "action_dim": self.action_dim, "embed_dim": self.embed_dim,

@@ -7,13 +7,13 @@ inside ``tf.scan`` in the compiled train step, where no variable may be created)
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from srl_tf.algorithms.dreamer_v3.config import Config
 from srl_tf.distributions import (
     TwoHotSymlog,
     bernoulli_dist,
@@ -32,6 +32,9 @@ from srl_tf.nn.dreamer import (
     ResidualDecoderV3,
     ResidualEncoderV3,
 )
+
+if TYPE_CHECKING:  # the config builds the agent; the agent only reads the config's fields
+    from srl_tf.algorithms.dreamer_v3.config import Config
 
 tfd = tfp.distributions
 TWOHOT_BINS = 255
