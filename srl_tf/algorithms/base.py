@@ -165,6 +165,7 @@ class Agent:
                     f"other layer sizes?): {text}"
                 ) from e
         self.after_load()
+        self.weights_changed()
 
     def after_load(self) -> None:
         """Hook: e.g. copy loaded weights into target networks."""
