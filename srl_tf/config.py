@@ -295,14 +295,11 @@ class MemoryConfig(_Strict):
 
 @config_dataclass
 class RLConfig(_Strict):
-    """Fields common to every algorithm."""
+    """Fields common to every algorithm. What an algorithm learns from (a replay ``memory`` and its
+    ``batch_size``, a rollout, whole episodes) is declared by the algorithms that have it."""
 
-    batch_size: int = 64
-    """Transitions per gradient step (or per minibatch)."""
     discount: float = 0.99
     """Discount factor γ."""
-    memory: MemoryConfig = field(default_factory=MemoryConfig)
-    """Replay capacity and warm-up size."""
     action_division_num: int | None = None
     """Split each dimension of a continuous (Box) action space into this many evenly spaced
     discrete actions. None (the default): 5 for algorithms that take only discrete actions (DQN),
@@ -325,7 +322,6 @@ class RLConfig(_Strict):
 
     def validate(self) -> None:
         """Raises :class:`ConfigError` naming the first field out of range."""
-        self._check_int("batch_size", low=1)
         self._check_range("discount", 0.0, 1.0)
         division = self.action_division_num
         if division is not None and (
@@ -338,7 +334,6 @@ class RLConfig(_Strict):
         self._check_choice("observation_mode", OBSERVATION_MODES)
         if self.seed is not None and (not isinstance(self.seed, int) or not 0 <= self.seed < 2**32 - 100_000):
             raise ConfigError(f"seed={self.seed!r} is out of range; expected None or an integer in [0, 2**32 - 100000).")
-        self.memory.check()
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
             if isinstance(v, Schedule):
@@ -384,8 +379,13 @@ OBSERVATION_MODES = ("env", "render_image")
 
 @config_dataclass
 class OffPolicyConfig(RLConfig):
-    """Fields of replay-based algorithms: how often to train and how many gradient steps a call."""
+    """Fields of replay-based algorithms: the replay, the batch, how often to train and how many
+    gradient steps a call."""
 
+    batch_size: int = 64
+    """Transitions per gradient step."""
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    """Replay capacity and warm-up size."""
     train_interval: int = 1
     """Env steps between training calls."""
     gradient_steps: int = 1
@@ -393,6 +393,7 @@ class OffPolicyConfig(RLConfig):
 
     def validate(self) -> None:
         super().validate()
+        self._check_int("batch_size", low=1)
         self.memory.check(self.batch_size)
         self._check_int("train_interval", low=1)
         self._check_int("gradient_steps", low=1)

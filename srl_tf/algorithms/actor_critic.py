@@ -22,8 +22,8 @@ from srl_tf.nn.blocks import ValueNetwork
 
 @config_dataclass
 class Config(RLConfig):
-    """One-step actor-critic hyperparameters. ``memory`` and ``batch_size`` are unused: each
-    update uses the latest step of every env."""
+    """One-step actor-critic hyperparameters. There is no memory and no batch size: each update
+    uses the latest step of every env."""
 
     lr: Schedule = schedule(5e-4)
     """Actor step size (for ``optimizer``). Single-transition updates are noisy and a learned

@@ -153,6 +153,8 @@ class Config(RLConfig):
 
     def validate(self) -> None:
         super().validate()
+        self._check_int("batch_size", low=1)
+        self.memory.check()
         self._check_int("epochs", low=1)
         self._check_range("gae_lambda", 0.0, 1.0)
         self._check_range("value_clip_range", 0.0, float("inf"), low_open=True, high_open=True)

@@ -19,7 +19,8 @@ from srl_tf.nn.blocks import ValueNetwork
 
 @config_dataclass
 class Config(RLConfig):
-    """REINFORCE hyperparameters. ``memory`` is unused: learning is from whole episodes."""
+    """REINFORCE hyperparameters. There is no memory and no batch size: each update uses
+    ``episodes_per_update`` whole episodes."""
 
     lr: Schedule = schedule(1e-3)
     """Policy learning rate (Adam)."""

@@ -268,6 +268,8 @@ class Config(RLConfig):
     # ---- validation ------------------------------------------------------------------------
     def validate(self) -> None:
         super().validate()
+        self._check_int("batch_size", low=1)
+        self.memory.check()
         for name in ("rssm_deter_size", "rssm_hidden_units", "cnn_depth", "horizon", "train_interval",
                      "critic_target_update_interval"):
             self._check_int(name, low=1)
