@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from srl_tf.algorithms import base
-from srl_tf.algorithms.dreamer_v3.model import Actor, ScalarHead, WorldModel
+from srl_tf.algorithms.dreamer_v3.model import Actor, ActorOptions, CoderOptions, MLPKind, ScalarHead, WorldModel
 from srl_tf.distributions import from_env_action, to_env_action
 from srl_tf.functions import PercentileNormalizer, lambda_returns
 from srl_tf.memory.sequence import SequenceMemory
@@ -53,14 +53,22 @@ class Agent(base.OffPolicyAgent):
         cfg = config
         if not spec.discrete:
             base.require_bounded(cfg, spec)
-        self.wm = WorldModel(cfg, spec, name="world_model")
+        mlp = MLPKind(cfg.dense_activation, cfg.dense_norm)
+        coder = CoderOptions(cfg.image_encoder, cfg.cnn_depth, cfg.cnn_blocks, tuple(cfg.encoder_decoder_mlp),
+                             cfg.encoder_decoder_dist, cfg.symlog_inputs)
+        rssm = dict(deter=cfg.rssm_deter_size, stoch=cfg.rssm_stoch_size, classes=cfg.rssm_classes,
+                    hidden=cfg.rssm_hidden_units, unimix=cfg.rssm_unimix, min_std=cfg.rssm_min_std)
+        self.wm = WorldModel(spec, mlp, coder, rssm, cfg.reward_layer_sizes, cfg.reward_dist == "twohot",
+                             cfg.cont_layer_sizes, name="world_model")
         self.rssm = self.wm.rssm
         feat = self.rssm.feat_size
-        self.actor = Actor(cfg, spec, feat, name="actor")
+        actor = ActorOptions(tuple(cfg.actor_layer_sizes), cfg.actor_continuous_dist, cfg.actor_min_std,
+                             cfg.actor_max_std, cfg.actor_init_std, cfg.actor_unimix)
+        self.actor = Actor(actor, mlp, spec, feat, name="actor")
         self.actor.return_norm = PercentileNormalizer(cfg.return_norm_decay, name="return_norm")
         twohot = cfg.critic_loss_type == "dreamer_v3"
-        self.critic = ScalarHead(cfg, cfg.critic_layer_sizes, twohot, feat, name="critic")
-        self.critic_slow = ScalarHead(cfg, cfg.critic_layer_sizes, twohot, feat, name="critic_slow")
+        self.critic = ScalarHead(mlp, cfg.critic_layer_sizes, twohot, feat, name="critic")
+        self.critic_slow = ScalarHead(mlp, cfg.critic_layer_sizes, twohot, feat, name="critic_slow")
         self.critic_slow.set_weights(self.critic.get_weights())
         self._critic_updates = tf.Variable(0, dtype=tf.int64, trainable=False)
 

@@ -7,7 +7,7 @@ inside ``tf.scan`` in the compiled train step, where no variable may be created)
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -33,16 +33,44 @@ from srl_tf.nn.dreamer import (
     ResidualEncoderV3,
 )
 
-if TYPE_CHECKING:  # the config builds the agent; the agent only reads the config's fields
-    from srl_tf.algorithms.dreamer_v3.config import Config
-
 tfd = tfp.distributions
 TWOHOT_BINS = 255
 
 
-def _mlp(cfg: Config, sizes, out_dim: int | None = None, zero_init: bool = False, name: str | None = None) -> DenseStack:
-    """Dense units of the config's kind and an optional linear output layer."""
-    return DenseStack(sizes, cfg.dense_activation, cfg.dense_norm, out_dim, zero_init, name=name)
+@dataclass(frozen=True)
+class MLPKind:
+    """The dense units every Dreamer MLP is made of."""
+
+    activation: str
+    norm: bool
+
+    def stack(self, sizes, out_dim: int | None = None, zero_init: bool = False, name: str | None = None) -> DenseStack:
+        """Dense units of this kind of the given widths and an optional linear output layer."""
+        return DenseStack(sizes, self.activation, self.norm, out_dim, zero_init, name=name)
+
+
+@dataclass(frozen=True)
+class CoderOptions:
+    """How observations are encoded and decoded."""
+
+    image_encoder: str  # 'residual' (V3) or 'conv' (V1 / V2)
+    cnn_depth: int
+    cnn_blocks: int
+    mlp_sizes: tuple  # vector observations
+    dist: str  # the decoder's likelihood: 'normal' (unit variance) or a plain squared error
+    symlog_inputs: bool
+
+
+@dataclass(frozen=True)
+class ActorOptions:
+    """The actor's layers and action distribution."""
+
+    layer_sizes: tuple
+    continuous_dist: str  # 'bounded_normal' (V3) or 'tanh_normal' (V1 / V2)
+    min_std: float
+    max_std: float
+    init_std: float
+    unimix: float
 
 
 class ObsCoder(keras.Model):
@@ -52,22 +80,23 @@ class ObsCoder(keras.Model):
     Images: x/255 − 0.5 → CNN; the decoder predicts that normalised image. ``nll`` is the
     negative log-likelihood per time step, summed over features / pixels."""
 
-    def __init__(self, cfg: Config, obs_shape: tuple, is_image: bool, label: str = "observation", **kwargs):
+    def __init__(self, options: CoderOptions, mlp: MLPKind, obs_shape: tuple, is_image: bool,
+                 label: str = "observation", **kwargs):
         super().__init__(**kwargs)
-        self.cfg, self.is_image = cfg, is_image
+        self.options, self.mlp, self.is_image = options, mlp, is_image
         self.obs_shape = tuple(obs_shape)
         if self.is_image:
             if len(self.obs_shape) != 3:
                 raise ConfigError(f"Dreamer needs HxWxC images, got {label} shape {self.obs_shape}.")
             try:
-                if cfg.image_encoder == "residual":
-                    self.encoder = ResidualEncoderV3(cfg.cnn_depth, cfg.cnn_blocks, activation=cfg.dense_activation)
+                if options.image_encoder == "residual":
+                    self.encoder = ResidualEncoderV3(options.cnn_depth, options.cnn_blocks, activation=mlp.activation)
                 else:
-                    self.encoder = ConvEncoderV2(cfg.cnn_depth, activation=cfg.dense_activation)
+                    self.encoder = ConvEncoderV2(options.cnn_depth, activation=mlp.activation)
                 self.encoder.build((None, *self.obs_shape))
             except ConfigError as e:
                 raise ConfigError(
-                    f"{e} ({label}; image_encoder={cfg.image_encoder!r}; set EnvConfig.image_resize=(64, 64))"
+                    f"{e} ({label}; image_encoder={options.image_encoder!r}; set EnvConfig.image_resize=(64, 64))"
                 ) from None
             self.embed_dim = self.encoder.out_dim
         else:
@@ -76,21 +105,20 @@ class ObsCoder(keras.Model):
                     f"Dreamer takes vector observations of shape (n,) or HxWxC uint8 images; got {label} shape "
                     f"{self.obs_shape}. Flatten the observation with a gymnasium wrapper."
                 )
-            self.encoder = _mlp(cfg, cfg.encoder_decoder_mlp, name="obs_encoder")
+            self.encoder = mlp.stack(options.mlp_sizes, name="obs_encoder")
             self.encoder.build((None, self.obs_shape[0]))
-            self.embed_dim = cfg.encoder_decoder_mlp[-1] if cfg.encoder_decoder_mlp else self.obs_shape[0]
+            self.embed_dim = options.mlp_sizes[-1] if options.mlp_sizes else self.obs_shape[0]
         self.built = True
 
     def build_decoder(self, feat_size: int) -> None:
-        cfg = self.cfg
+        options, activation = self.options, self.mlp.activation
         if self.is_image:
-            if cfg.image_encoder == "residual":
-                self.decoder = ResidualDecoderV3(self.obs_shape, cfg.cnn_depth, cfg.cnn_blocks,
-                                                 activation=cfg.dense_activation)
+            if options.image_encoder == "residual":
+                self.decoder = ResidualDecoderV3(self.obs_shape, options.cnn_depth, options.cnn_blocks, activation=activation)
             else:
-                self.decoder = ConvDecoderV2(self.obs_shape, cfg.cnn_depth, activation=cfg.dense_activation)
+                self.decoder = ConvDecoderV2(self.obs_shape, options.cnn_depth, activation=activation)
         else:
-            self.decoder = _mlp(cfg, cfg.encoder_decoder_mlp, self.obs_shape[0], name="obs_decoder")
+            self.decoder = self.mlp.stack(options.mlp_sizes, self.obs_shape[0], name="obs_decoder")
         self.decoder.build((None, feat_size))
 
     def preprocess(self, obs) -> tf.Tensor:
@@ -98,7 +126,7 @@ class ObsCoder(keras.Model):
         obs = tf.cast(obs, tf.float32)
         if self.is_image:
             return obs / 255.0 - 0.5
-        return symlog(obs) if self.cfg.symlog_inputs else obs
+        return symlog(obs) if self.options.symlog_inputs else obs
 
     def encode(self, obs) -> tf.Tensor:
         return self.encoder(self.preprocess(obs))
@@ -111,7 +139,7 @@ class ObsCoder(keras.Model):
         pred, target = self.decode(feat), self.preprocess(obs)
         axes = [-3, -2, -1] if self.is_image else [-1]
         sq = tf.reduce_sum(tf.square(pred - target), axis=axes)
-        if self.cfg.encoder_decoder_dist == "normal":  # −log N(target; pred, 1)
+        if self.options.dist == "normal":  # −log N(target; pred, 1)
             dims = math.prod(self.obs_shape)
             return 0.5 * sq + 0.5 * dims * math.log(2.0 * math.pi)
         return sq
@@ -121,7 +149,7 @@ class ObsCoder(keras.Model):
         pred = np.asarray(pred)
         if self.is_image:
             return np.clip((pred + 0.5) * 255.0, 0, 255).astype(np.uint8)
-        return np.asarray(symexp(pred)) if self.cfg.symlog_inputs else pred
+        return np.asarray(symexp(pred)) if self.options.symlog_inputs else pred
 
 
 class MultiCoder(keras.Model):
@@ -129,12 +157,12 @@ class MultiCoder(keras.Model):
     are concatenated, reconstruction losses summed. Observations are arrays, or dicts of arrays for
     Dict observation spaces (``spec.obs_spaces``)."""
 
-    def __init__(self, cfg: Config, spec, **kwargs):
+    def __init__(self, options: CoderOptions, mlp: MLPKind, spec, **kwargs):
         super().__init__(**kwargs)
         self.is_dict = spec.obs_spaces is not None
         spaces = spec.obs_spaces if self.is_dict else {"obs": (spec.obs_shape, spec.obs_dtype, spec.is_image)}
         self.keys = sorted(spaces)
-        self.coders = {k: ObsCoder(cfg, spaces[k][0], spaces[k][2], f"observation '{k}'" if self.is_dict else
+        self.coders = {k: ObsCoder(options, mlp, spaces[k][0], spaces[k][2], f"observation '{k}'" if self.is_dict else
                                    "observation", name=f"obs_{k}") for k in self.keys}
         self.embed_dim = sum(c.embed_dim for c in self.coders.values())
         images = [k for k in self.keys if self.coders[k].is_image]
@@ -172,10 +200,10 @@ class ScalarHead(keras.Model):
     """Reward or critic: twohot over 255 symlog bins (zero-initialised output) or a unit-variance
     Normal mean. ``mean(feat)`` is the prediction, ``log_prob(feat, target)`` its log-likelihood."""
 
-    def __init__(self, cfg: Config, sizes, twohot: bool, feat_size: int, **kwargs):
+    def __init__(self, mlp: MLPKind, sizes, twohot: bool, feat_size: int, **kwargs):
         super().__init__(**kwargs)
         self.twohot = twohot
-        self.net = _mlp(cfg, sizes, TWOHOT_BINS if twohot else 1, zero_init=twohot)
+        self.net = mlp.stack(sizes, TWOHOT_BINS if twohot else 1, zero_init=twohot)
         self.net.build((None, feat_size))
         self.built = True
 
@@ -201,19 +229,19 @@ class ScalarHead(keras.Model):
 class WorldModel(keras.Model):
     """Encoder → RSSM → decoder, reward and continue heads."""
 
-    def __init__(self, cfg: Config, spec, **kwargs):
+    def __init__(self, spec, mlp: MLPKind, coder: CoderOptions, rssm: dict, reward_layer_sizes,
+                 reward_twohot: bool, cont_layer_sizes, **kwargs):
+        """``rssm``: the keyword arguments of :class:`~srl_tf.nn.dreamer.RSSM` besides the sizes of
+        actions and embeddings and the MLP kind (deter, stoch, classes, hidden, unimix, min_std)."""
         super().__init__(**kwargs)
-        self.coder = MultiCoder(cfg, spec, name="obs")
+        self.coder = MultiCoder(coder, mlp, spec, name="obs")
         self.action_dim = spec.action_dim
-        self.rssm = RSSM(
-            spec.action_dim, self.coder.embed_dim, deter=cfg.rssm_deter_size, stoch=cfg.rssm_stoch_size,
-            classes=cfg.rssm_classes, hidden=cfg.rssm_hidden_units, unimix=cfg.rssm_unimix,
-            min_std=cfg.rssm_min_std, activation=cfg.dense_activation, norm=cfg.dense_norm, name="rssm",
-        )
+        self.rssm = RSSM(spec.action_dim, self.coder.embed_dim, **rssm, activation=mlp.activation, norm=mlp.norm,
+                         name="rssm")
         feat = self.rssm.feat_size
         self.coder.build_decoder(feat)
-        self.reward = ScalarHead(cfg, cfg.reward_layer_sizes, cfg.reward_dist == "twohot", feat, name="reward")
-        self.cont = _mlp(cfg, cfg.cont_layer_sizes, 1, name="cont")
+        self.reward = ScalarHead(mlp, reward_layer_sizes, reward_twohot, feat, name="reward")
+        self.cont = mlp.stack(cont_layer_sizes, 1, name="cont")
         self.cont.build((None, feat))
         self.built = True
 
@@ -229,26 +257,26 @@ class Actor(keras.Model):
     model receive (one-hot, or a vector in [-1, 1]) and carries gradients to the actor's weights
     (straight-through for one-hot, reparameterised for continuous)."""
 
-    def __init__(self, cfg: Config, spec, feat_size: int, **kwargs):
+    def __init__(self, options: ActorOptions, mlp: MLPKind, spec, feat_size: int, **kwargs):
         super().__init__(**kwargs)
-        self.cfg, self.discrete, self.action_dim = cfg, spec.discrete, spec.action_dim
+        self.options, self.discrete, self.action_dim = options, spec.discrete, spec.action_dim
         out = self.action_dim if self.discrete else 2 * self.action_dim
-        self.net = _mlp(cfg, cfg.actor_layer_sizes, out)
+        self.net = mlp.stack(options.layer_sizes, out)
         self.net.build((None, feat_size))
-        self.raw_init_std = math.log(math.expm1(cfg.actor_init_std))
+        self.raw_init_std = math.log(math.expm1(options.init_std))
         self.built = True
 
     def dist(self, feat) -> tfd.Distribution:
         out = self.net(feat)
-        cfg = self.cfg
+        opt = self.options
         if self.discrete:
-            return tfd.OneHotCategorical(logits=unimix_logits(out, cfg.actor_unimix), dtype=tf.float32)
+            return tfd.OneHotCategorical(logits=unimix_logits(out, opt.unimix), dtype=tf.float32)
         mean, std = tf.split(out, 2, axis=-1)
-        if cfg.actor_continuous_dist == "bounded_normal":
-            std = (cfg.actor_max_std - cfg.actor_min_std) * tf.sigmoid(std + 2.0) + cfg.actor_min_std
+        if opt.continuous_dist == "bounded_normal":
+            std = (opt.max_std - opt.min_std) * tf.sigmoid(std + 2.0) + opt.min_std
             return tfd.Independent(tfd.Normal(tf.tanh(mean), std), 1)
         mean = 5.0 * tf.tanh(mean / 5.0)
-        std = tf.nn.softplus(std + self.raw_init_std) + cfg.actor_min_std
+        std = tf.nn.softplus(std + self.raw_init_std) + opt.min_std
         return tfd.TransformedDistribution(tfd.Independent(tfd.Normal(mean, std), 1), tfp.bijectors.Tanh())
 
     def sample(self, feat) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
@@ -256,7 +284,7 @@ class Actor(keras.Model):
         if self.discrete:
             action = straight_through_sample(dist)
             return action, dist.log_prob(tf.stop_gradient(action)), dist.entropy()
-        if self.cfg.actor_continuous_dist == "bounded_normal":
+        if self.options.continuous_dist == "bounded_normal":
             raw = dist.sample()
             action = raw + tf.stop_gradient(tf.clip_by_value(raw, -1.0, 1.0) - raw)
             return action, dist.log_prob(tf.stop_gradient(raw)), dist.entropy()
@@ -266,7 +294,7 @@ class Actor(keras.Model):
     def log_prob_entropy(self, feat, action) -> tuple[tf.Tensor, tf.Tensor]:
         """log π(action | feat) and the entropy (or its one-sample estimate) for given actions."""
         dist = self.dist(feat)
-        if self.discrete or self.cfg.actor_continuous_dist == "bounded_normal":
+        if self.discrete or self.options.continuous_dist == "bounded_normal":
             return dist.log_prob(action), dist.entropy()
         a = tf.clip_by_value(action, -1.0 + 1e-6, 1.0 - 1e-6)
         log_prob = dist.log_prob(a)
@@ -276,6 +304,6 @@ class Actor(keras.Model):
         dist = self.dist(feat)
         if self.discrete:
             return tf.one_hot(tf.argmax(dist.logits_parameter(), axis=-1), self.action_dim)
-        if self.cfg.actor_continuous_dist == "bounded_normal":
+        if self.options.continuous_dist == "bounded_normal":
             return tf.clip_by_value(dist.mean(), -1.0, 1.0)
         return tanh_normal_mode(dist)
