@@ -396,3 +396,14 @@ def test_adapter_returns_the_final_dict_observation_where_an_episode_ends():
     assert np.all(step.next_obs["position"][:, 0] >= last["position"][:, 0])
     assert not np.allclose(step.next_obs["position"], step.obs["position"])
     assert step.next_obs["image"].shape == (2, 16, 16, 3) and step.next_obs["image"].dtype == np.uint8
+
+
+def test_train_ratio_sets_replayed_steps_per_env_step():
+    """train_ratio R with batches of B × L: R / (B·L) train steps per env step, counted from the step
+    where training can start; the fraction left over carries on."""
+    runner = Runner(_env(True, False, "v3"), tiny(train_ratio=12))  # 12 / (4 × 8) = 0.375 per env step
+    runner.train(max_steps=70, progress=False)
+    ready_from = runner.rl_config.memory.warmup_size  # the update after env step 30 is the first that trains
+    assert runner.agent.train_count == (70 - ready_from + 1) * 12 // 32 == 15
+    with pytest.raises(ConfigError, match="train_ratio=0"):
+        tiny(train_ratio=0).validate()

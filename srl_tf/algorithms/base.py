@@ -347,7 +347,10 @@ class OffPolicyAgent(Agent):
     """A memory that ``observe`` fills (``extras["obs"]``, ``extras["action"]`` and the step), a
     warm-up, and the "train every ``train_interval`` env steps" schedule.
 
-    Subclasses give the memory and implement ``_train_once() -> (gradient steps, metrics)``.
+    Subclasses give the memory and implement ``_train_once() -> (gradient steps, metrics)``. The
+    schedule counts credit: each env step adds ``credit_per_env_step`` (1 by default) and a train call
+    costs ``credit_per_call`` (``train_interval`` by default); Dreamer's ``train_ratio`` sets them to
+    the ratio and to batch_size × batch_length.
     ``catch_up = False`` (DQN, SAC, DDPG): at most one train call per :meth:`update`, counting on
     through the warm-up, so that the first call comes as soon as it ends. ``catch_up = True``
     (Dreamer): one call for every ``train_interval`` env steps observed since training became
@@ -359,7 +362,7 @@ class OffPolicyAgent(Agent):
     def __init__(self, config, spec: EnvSpec, num_envs: int, memory):
         super().__init__(config, spec, num_envs)
         self.memory = memory
-        self._since_train = 0  # env steps since the last train call
+        self._since_train = 0  # credit (env steps, by default) since the last train call
 
     host_fields = ("_since_train",)
 
@@ -372,7 +375,15 @@ class OffPolicyAgent(Agent):
     def observe(self, step: Step, extras: Extras) -> None:
         super().observe(step, extras)
         self.memory.add(extras["obs"], extras["action"], step.reward, step.next_obs, step.terminated, step.truncated)
-        self._since_train += len(step.reward)
+        self._since_train += len(step.reward) * self.credit_per_env_step
+
+    @property
+    def credit_per_env_step(self) -> float:
+        return 1
+
+    @property
+    def credit_per_call(self) -> float:
+        return self.config.train_interval
 
     @property
     def warming_up(self) -> bool:
@@ -386,7 +397,7 @@ class OffPolicyAgent(Agent):
 
     def train_calls_due(self) -> int:
         """Train calls due now, by the ``train_interval`` schedule (see the class doc)."""
-        interval = self.config.train_interval
+        interval = self.credit_per_call
         if not self.ready_to_train():
             if self.catch_up:
                 self._since_train = 0  # the train ratio starts counting when training does
@@ -395,7 +406,7 @@ class OffPolicyAgent(Agent):
             return 0
         if self.catch_up:
             calls, self._since_train = divmod(self._since_train, interval)
-            return calls
+            return int(calls)
         self._since_train = 0
         return 1
 

@@ -122,6 +122,16 @@ class Agent(base.OffPolicyAgent):
     def warming_up(self) -> bool:
         return self.env_steps < self.config.memory.warmup_size
 
+    @property
+    def credit_per_env_step(self) -> float:
+        ratio = self.config.train_ratio
+        return 1 if ratio is None else ratio
+
+    @property
+    def credit_per_call(self) -> float:
+        cfg = self.config
+        return cfg.train_interval if cfg.train_ratio is None else cfg.batch_size * cfg.batch_length
+
     def ready_to_train(self) -> bool:
         return not self.warming_up and self.memory.can_sample(self.config.batch_length)
 

@@ -159,7 +159,13 @@ class Config(RLConfig):
     """'stream': each batch row continues its stream of episodes from the previous batch and the
     RSSM state is carried over (V3); 'windows': windows inside one episode each (V1 / V2)."""
     train_interval: int = 1
-    """Env steps between train steps (summed over parallel envs)."""
+    """Env steps between train steps (summed over parallel envs); not used when ``train_ratio`` is
+    set."""
+    train_ratio: float | None = None
+    """DreamerV3's train ratio: replayed env steps per env step, batch_size × batch_length × train
+    steps / env steps. Set, it decides when to train instead of ``train_interval``, exactly on
+    average (16 × 64 sequences and train_ratio 512: one train step every 2 env steps). Each unit costs
+    compute: train steps per env step = train_ratio / (batch_size × batch_length)."""
     memory: MemoryConfig = field(default_factory=lambda: MemoryConfig(capacity=1_000_000, warmup_size=1_000))
     """Capacity in env steps and ``warmup_size``: steps of random actions before training."""
 
@@ -274,6 +280,8 @@ class Config(RLConfig):
                      "critic_target_update_interval"):
             self._check_int(name, low=1)
         self._check_int("batch_length", low=2)
+        if self.train_ratio is not None:
+            self._check_range("train_ratio", 0.0, float("inf"), low_open=True, high_open=True)
         self._check_int("cnn_blocks", low=0)
         self._check_int("warmup_world_model", low=0)
         self._check_int("rssm_stoch_size", low=1)
