@@ -17,6 +17,7 @@ new weights, so every rollout is acted with the weights of the update before it.
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 
@@ -150,6 +151,23 @@ def _start_ray(ray, ray_address, num_cpus, actor_num) -> bool:
     return False
 
 
+def _wait_for_cpus(ray, actor_num: int, patience: float = 30.0) -> None:
+    """Every actor takes one CPU of the cluster: waits up to ``patience`` seconds for that many to
+    be free (actors of an earlier run may still be ending) instead of waiting for ever on actors
+    that cannot be placed."""
+    deadline = time.time() + patience
+    while True:
+        free, total = ray.available_resources().get("CPU", 0), ray.cluster_resources().get("CPU", 0)
+        if free >= actor_num:
+            return
+        if total < actor_num or time.time() > deadline:
+            raise ConfigError(
+                f"train_mp(actor_num={actor_num}): the Ray cluster has {total:g} CPUs, {free:g} of them free, and "
+                "every actor takes one; lower actor_num or give Ray more CPUs (num_cpus= for a local Ray)."
+            )
+        time.sleep(0.5)
+
+
 def train_on_ray(
     runner,
     actor_num: int,
@@ -189,12 +207,7 @@ def train_on_ray(
     schedules = None
     finished = False
     try:
-        cpus = ray.cluster_resources().get("CPU", 0)
-        if cpus < actor_num:
-            raise ConfigError(
-                f"train_mp(actor_num={actor_num}): the Ray cluster has {cpus:g} CPUs and every actor takes one; "
-                "lower actor_num or give Ray more CPUs (num_cpus= for a local Ray)."
-            )
+        _wait_for_cpus(ray, actor_num)
         actors = ActorSet(ray, runner, actor_num, envs_per_actor, runner.rl_config.seed + runner.step)
         runner._actors = actors  # for tests and callbacks: the actor handles of the running call
         actors.broadcast(agent)
