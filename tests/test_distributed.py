@@ -268,6 +268,26 @@ def test_an_actor_whose_env_raises_is_restarted():
     assert runner.step == 160 and len(runner.agent.memory) == 160
 
 
+def test_a_run_resumes_from_its_checkpoint(tmp_path):
+    def run(steps):
+        runner = Runner(counter_env(), dqn_config())
+        runner.set_history_on_file(str(tmp_path / "run"), interval=32)
+        runner.set_checkpoint(str(tmp_path / "ckpt"), is_load=True, interval=0)
+        runner.train_mp(actor_num=1, max_steps=steps, steps_per_chunk=8, progress=False)
+        return runner
+
+    first = run(64)
+    assert first.step == 64
+    second = run(64)  # continues from the checkpoint written when the first run stopped
+    assert second.step == 128 and second.agent.env_steps == len(second.agent.memory) == 128
+    assert second.agent.train_count > first.agent.train_count
+    rows = srl_tf.Runner.load_histories([str(tmp_path / "run")]).runs[0][1]
+    assert [row["step"] for row in rows] == [32, 64, 96, 128]
+    s = stored_streams(second.agent.memory)[0]
+    assert s["end"][63]  # the episode running when the first run stopped was cut
+    np.testing.assert_array_equal(s["obs"][:, 1] == 0, np.concatenate([[True], s["end"][:-1]]))
+
+
 def tiny_ppo(seed=7, rollout=32):
     cfg = ppo.Config(seed=seed, batch_size=16, epochs=1, jit_compile=False)
     cfg.memory.capacity = rollout

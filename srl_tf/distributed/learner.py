@@ -77,25 +77,33 @@ class ActorSet:
         """Actor ``i`` died or raised: its envs start again (in a new process where the old one is
         gone) and the learner cuts the episodes its streams were in."""
         ray = self.ray
-        self.failures_in_a_row[i] += 1
-        if self.failures_in_a_row[i] > MAX_FAILURES_IN_A_ROW:
-            raise EnvError(
-                f"train_mp: actor {i} failed {MAX_FAILURES_IN_A_ROW + 1} times in a row without delivering any "
-                f"steps; the last error: {type(error).__name__}: {error}"
-            ) from error
-        self.restarts += 1
-        self.generation[i] += 1
-        logger.warning(f"train_mp: actor {i} failed ({type(error).__name__}); restarting it (restart {self.restarts})")
         agent.interrupt_episodes(self.streams(i))
-        try:  # the same actor (Ray restarts a dead process by itself up to RAY_MAX_RESTARTS times)
-            ray.get(self.actors[i].restart.remote(self.generation[i]))
-        except ray.exceptions.RayActorError:  # gone for good: a new one
-            try:
-                ray.kill(self.actors[i], no_restart=True)
-            except Exception:
-                pass
-            self.actors[i] = self._make(i)
-            ray.get(self.actors[i].restart.remote(self.generation[i]))
+        while True:
+            self.failures_in_a_row[i] += 1
+            if self.failures_in_a_row[i] > MAX_FAILURES_IN_A_ROW:
+                raise EnvError(
+                    f"train_mp: actor {i} failed {MAX_FAILURES_IN_A_ROW + 1} times in a row without delivering any "
+                    f"steps; the last error: {type(error).__name__}: {error}"
+                ) from error
+            self.restarts += 1
+            self.generation[i] += 1
+            logger.warning(f"train_mp: actor {i} failed ({type(error).__name__}); restarting it (restart {self.restarts})")
+            try:  # the same actor (Ray starts a dead process again by itself up to RAY_MAX_RESTARTS times)
+                ray.get(self.actors[i].restart.remote(self.generation[i]))
+                return
+            except ray.exceptions.RayActorError:  # gone for good: a new one
+                try:
+                    ray.kill(self.actors[i], no_restart=True)
+                except Exception:  # already gone
+                    pass
+                self.actors[i] = self._make(i)
+                try:
+                    ray.get(self.actors[i].restart.remote(self.generation[i]))
+                    return
+                except ray.exceptions.RayError as e:
+                    error = e
+            except ray.exceptions.RayTaskError as e:  # its new envs failed to start
+                error = e
 
     def receive(self, agent, steps: int, ask_again: bool) -> list[dict]:
         """One chunk from every actor (restarting those that fail); with ``ask_again`` each actor is
