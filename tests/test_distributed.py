@@ -2,6 +2,7 @@
 
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -327,13 +328,66 @@ def test_ppo_rollout_from_two_actors_equals_the_single_process_rollouts():
     assert rb.truncated[:15].any() or rb.terminated[:15].any()  # episode boundaries were crossed
 
 
-def test_ppo_trains_synchronously_on_whole_rollouts():
-    runner = Runner(EnvConfig("CartPole-v1", max_episode_steps=20), tiny_ppo())
-    runner.set_history_on_memory(interval=32)
-    runner.train_mp(actor_num=2, max_steps=96, progress=False)
-    rows = runner.get_history().runs[0][1]
-    assert runner.agent.train_count > 0
-    assert all(row.get("weight_staleness", 0) == 0 for row in rows)  # every rollout acted with the newest weights
+LOCAL_RAY_SCRIPT = """
+import json, os, time
+import ray
+import srl_tf
+from srl_tf.algorithms import ppo
+
+def descendants(root):
+    children = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        children.setdefault(ppid, []).append(int(pid))
+    out, todo = [], [root]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+class Seen(srl_tf.Callback):
+    pids = set()
+    def on_step(self, runner, info):
+        self.pids.update(descendants(os.getpid()))
+
+cfg = ppo.Config(seed=1, batch_size=16, epochs=1, jit_compile=False)
+cfg.memory.capacity = 32
+runner = srl_tf.Runner(srl_tf.EnvConfig("CartPole-v1", max_episode_steps=20), cfg)
+runner.set_history_on_memory(interval=32)
+runner.train_mp(actor_num=2, max_steps=96, num_cpus=2, callbacks=[Seen()], progress=False)
+deadline = time.time() + 15
+while any(alive(p) for p in Seen.pids) and time.time() < deadline:
+    time.sleep(0.2)
+rows = runner.get_history().runs[0][1]
+print(json.dumps({"ray_on": ray.is_initialized(), "seen": len(Seen.pids), "left": [p for p in Seen.pids if alive(p)],
+                  "train": runner.agent.train_count, "staleness": [r.get("weight_staleness", 0) for r in rows]}))
+"""
+
+
+def test_a_local_ray_is_started_and_stopped_and_ppo_trains_on_whole_rollouts(tmp_path):
+    """In a fresh process, train_mp starts Ray itself and leaves no process behind; PPO collects
+    every rollout with the newest weights."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, TESTS])}
+    out = subprocess.run(
+        [sys.executable, "-c", LOCAL_RAY_SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["seen"] >= 4  # Ray's own processes and the two actors were seen
+    assert not result["ray_on"] and result["left"] == []
+    assert result["train"] > 0 and all(s == 0 for s in result["staleness"])
 
 
 def test_train_mp_checks_its_arguments():

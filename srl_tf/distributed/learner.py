@@ -150,6 +150,7 @@ def _start_ray(ray, ray_address, num_cpus, actor_num) -> bool:
         # the actors import srl_tf from where this process did
         source = os.path.dirname(os.path.dirname(os.path.abspath(srl_tf.__file__)))
         ray.init(
+            address="local",  # a new Ray of its own, even where another one runs on the machine
             num_cpus=num_cpus or max(os.cpu_count() or 1, actor_num),
             include_dashboard=False,
             runtime_env={"env_vars": {"PYTHONPATH": f"{source}{os.pathsep}${{PYTHONPATH}}"}},
