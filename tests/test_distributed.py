@@ -289,6 +289,23 @@ def test_a_run_resumes_from_its_checkpoint(tmp_path):
     np.testing.assert_array_equal(s["obs"][:, 1] == 0, np.concatenate([[True], s["end"][:-1]]))
 
 
+class Interrupt(Callback):
+    def on_step(self, runner, info):
+        if info["step"] >= 64:
+            raise KeyboardInterrupt  # what Ctrl-C raises in the learner
+
+
+def test_ctrl_c_stops_every_actor_and_keeps_history_and_weights(tmp_path):
+    runner = Runner(counter_env(), dqn_config())
+    runner.set_history_on_file(str(tmp_path), interval=16)
+    runner.train_mp(actor_num=2, max_steps=10_000, steps_per_chunk=8, callbacks=[Interrupt()], progress=False)
+    assert runner.step == 64 and runner._actors is None
+    assert wait_for_no_actor_processes() == []
+    rows = srl_tf.Runner.load_histories([str(tmp_path)]).runs[0][1]
+    assert rows[-1]["step"] == 64
+    assert os.path.exists(tmp_path / "checkpoint" / "srl_tf.json")
+
+
 def tiny_ppo(seed=7, rollout=32):
     cfg = ppo.Config(seed=seed, batch_size=16, epochs=1, jit_compile=False)
     cfg.memory.capacity = rollout
@@ -400,6 +417,15 @@ def test_train_mp_checks_its_arguments():
         runner.train_mp(actor_num=1, max_steps=10, weight_sync_interval=0)
     with pytest.raises(ConfigError, match="CPUs"):
         runner.train_mp(actor_num=3, max_steps=10, progress=False)  # the module's Ray has 2
+
+
+def test_a_runner_built_for_actors_refuses_train_and_another_actor_count():
+    runner = Runner(counter_env(), dqn_config())
+    runner._setup(num_envs=4)  # what train_mp(actor_num=4) builds
+    with pytest.raises(ConfigError, match="continue with train_mp"):
+        runner.train(max_steps=10)
+    with pytest.raises(ConfigError, match="same actor_num"):
+        runner.train_mp(actor_num=2, max_steps=10)
 
 
 def test_train_mp_without_ray_names_the_extra(monkeypatch):
