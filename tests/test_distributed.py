@@ -346,7 +346,8 @@ def test_ppo_rollout_from_two_actors_equals_the_single_process_rollouts():
 
 
 LOCAL_RAY_SCRIPT = """
-import json, os, time
+import json, os, sys, time
+sys.path.insert(0, os.environ["SRL_TF_ROOT"])  # this srl_tf, found by this process only: not through PYTHONPATH
 import ray
 import srl_tf
 from srl_tf.algorithms import ppo
@@ -376,8 +377,10 @@ def alive(pid):
 
 class Seen(srl_tf.Callback):
     pids = set()
+    where = None
     def on_step(self, runner, info):
         self.pids.update(descendants(os.getpid()))
+        Seen.where = Seen.where or ray.get(runner._actors.actors[1].where.remote())
 
 cfg = ppo.Config(seed=1, batch_size=16, epochs=1, jit_compile=False)
 cfg.memory.capacity = 32
@@ -389,14 +392,17 @@ while any(alive(p) for p in Seen.pids) and time.time() < deadline:
     time.sleep(0.2)
 rows = runner.get_history().runs[0][1]
 print(json.dumps({"ray_on": ray.is_initialized(), "seen": len(Seen.pids), "left": [p for p in Seen.pids if alive(p)],
+                  "driver": srl_tf.__file__, "actor": Seen.where,
                   "train": runner.agent.train_count, "staleness": [r.get("weight_staleness", 0) for r in rows]}))
 """
 
 
 def test_a_local_ray_is_started_and_stopped_and_ppo_trains_on_whole_rollouts(tmp_path):
-    """In a fresh process, train_mp starts Ray itself and leaves no process behind; PPO collects
+    """In a fresh process, train_mp starts Ray itself, its actors import the srl_tf the driver
+    imported (found through sys.path, not PYTHONPATH), and no process is left behind; PPO collects
     every rollout with the newest weights."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, TESTS])}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["SRL_TF_ROOT"] = ROOT
     out = subprocess.run(
         [sys.executable, "-c", LOCAL_RAY_SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
@@ -404,6 +410,7 @@ def test_a_local_ray_is_started_and_stopped_and_ppo_trains_on_whole_rollouts(tmp
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["seen"] >= 4  # Ray's own processes and the two actors were seen
     assert not result["ray_on"] and result["left"] == []
+    assert result["actor"] == result["driver"] == srl_tf.__file__
     assert result["train"] > 0 and all(s == 0 for s in result["staleness"])
 
 
