@@ -68,6 +68,7 @@ class Runner:
         self._agent = None
         self._env = None
         self._driver = None  # the training envs' episode driver (observations and carry)
+        self._actors = None  # train_mp's actor processes while it runs (srl_tf.distributed.learner.ActorSet)
         self._eval_env = None
         self.history_dir: str | None = None
         self._history_on = False
@@ -92,7 +93,10 @@ class Runner:
     # ------------------------------------------------------------------------------------------
     # set-up
     # ------------------------------------------------------------------------------------------
-    def _setup(self):
+    def _setup(self, num_envs: int | None = None):
+        """Builds the training envs and the agent. ``num_envs``: the agent learns from that many env
+        streams stepped elsewhere (by :meth:`train_mp`'s actors); the runner keeps one env of its own
+        for the spaces."""
         if self._agent is not None:
             return
         import keras
@@ -100,14 +104,14 @@ class Runner:
         from srl_tf.envs import VecEnvAdapter
 
         keras.utils.set_random_seed(self.rl_config.seed)
-        self._env = VecEnvAdapter(self.env_config, self.rl_config.action_split())
+        self._env = VecEnvAdapter(self.env_config, self.rl_config.action_split(), num_envs=1 if num_envs else None)
         if self._env.split is not None:
             division, dims = self._env.split
             logger.info(
                 f"{self.rl_config.name} on a continuous action space: each of the {dims} action dimensions "
                 f"split into {division} actions; set rl_config.action_division_num to change"
             )
-        self._agent = self.rl_config.make_agent(self._env.spec, self._env.num_envs)
+        self._agent = self.rl_config.make_agent(self._env.spec, num_envs or self._env.num_envs)
 
     @property
     def agent(self):
@@ -194,20 +198,13 @@ class Runner:
         """Trains until the first stop condition is met: ``max_steps`` env steps (counted over all
         parallel envs), ``max_train_count`` gradient steps, ``max_episodes`` episodes, or
         ``timeout`` seconds. Ctrl-C stops cleanly, keeping history and weights."""
-        limits = {"max_steps": max_steps, "max_train_count": max_train_count, "max_episodes": max_episodes, "timeout": timeout}
-        for k, v in limits.items():
-            if k == "timeout":
-                if not isinstance(v, numbers.Real) or isinstance(v, bool):
-                    raise ConfigError(f"train(timeout={v!r}): expected a number of seconds >= 0 (0 means no limit).")
-            elif not isinstance(v, numbers.Integral) or isinstance(v, bool):
-                raise ConfigError(f"train({k}={v!r}): expected an integer >= 0 (0 means no limit).")
-            if v < 0:
-                raise ConfigError(f"train({k}={v!r}): must be >= 0 (0 means no limit).")
-        if not any(limits.values()):
-            raise ConfigError(
-                "train() needs a stop condition: pass max_steps=, max_train_count=, max_episodes= or timeout=."
-            )
+        limits = _check_limits("train", max_steps, max_train_count, max_episodes, timeout)
         self._setup()
+        if self._agent.num_envs != self._env.num_envs:
+            raise ConfigError(
+                f"train(): this runner's agent learns from the {self._agent.num_envs} env streams of train_mp()'s "
+                "actors; continue with train_mp(), or make a new Runner for train()."
+            )
         self._resume_if_asked()
         from srl_tf.driver import EpisodeDriver
 
@@ -241,6 +238,54 @@ class Runner:
         finally:
             schedules.close(finished)
 
+    def train_mp(
+        self,
+        actor_num: int = 2,
+        max_steps: int = 0,
+        max_train_count: int = 0,
+        max_episodes: int = 0,
+        timeout: float = 0,
+        callbacks: Sequence[Callback] = (),
+        progress: bool = True,
+        ray_address: str | None = None,
+        num_cpus: int | None = None,
+        weight_sync_interval: int = 1,
+        steps_per_chunk: int | None = None,
+    ) -> None:
+        """Trains as :meth:`train` does (same stop conditions, history, evaluation, checkpoints and
+        progress), with ``actor_num`` actor processes on Ray stepping the envs: each runs
+        ``env_config.num_envs`` envs and an acting copy of the agent; this process learns. Needs
+        ``pip install -e ".[distributed]"``.
+
+        ``ray_address``: None starts a local Ray (with ``num_cpus`` CPUs, default: the machine's)
+        and stops it afterwards; ``"auto"`` or ``"host:port"`` joins a running cluster, left running.
+        ``weight_sync_interval``: gradient steps between weight broadcasts to the actors (on-policy
+        agents such as PPO get the new weights after every update). ``steps_per_chunk``: env steps
+        per env an actor collects before sending them (default 16; on-policy: one rollout). See the
+        guide "Scaling out"."""
+        limits = _check_limits("train_mp", max_steps, max_train_count, max_episodes, timeout)
+        for name, v, low in (("actor_num", actor_num, 1), ("weight_sync_interval", weight_sync_interval, 1)):
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < low:
+                raise ConfigError(f"train_mp({name}={v!r}): expected an integer >= {low}.")
+        for name, v in (("num_cpus", num_cpus), ("steps_per_chunk", steps_per_chunk)):
+            if v is not None and (not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1):
+                raise ConfigError(f"train_mp({name}={v!r}): expected None or an integer >= 1.")
+        if ray_address is not None and not isinstance(ray_address, str):
+            raise ConfigError(f"train_mp(ray_address={ray_address!r}): expected None, 'auto' or 'host:port'.")
+        from srl_tf.distributed import train_on_ray
+
+        train_on_ray(
+            self,
+            int(actor_num),
+            limits,
+            callbacks,
+            progress,
+            ray_address=ray_address,
+            num_cpus=num_cpus,
+            weight_sync_interval=int(weight_sync_interval),
+            steps_per_chunk=steps_per_chunk,
+        )
+
     def _resume_if_asked(self) -> None:
         """With ``set_checkpoint(is_load=True)``, the first ``train`` continues from the newest
         complete checkpoint."""
@@ -252,13 +297,14 @@ class Runner:
             if found is not None:
                 self.load_checkpoint(found)
 
-    def _log(self, returns: list[float], eval_reward, callbacks, check: bool = True) -> None:
+    def _log(self, returns: list[float], eval_reward, callbacks, check: bool = True, extra: dict | None = None) -> None:
         row = {
             "train": self._agent.train_count,
             "step": self.step,
             "episode": self.episode,
             "time": round(self.elapsed, 3),
         }
+        row.update(extra or {})
         if returns:
             row["reward0"] = float(np.mean(returns))
         if eval_reward is not None:
@@ -718,6 +764,24 @@ class Runner:
             model.summary()
 
 
+def _check_limits(method: str, max_steps, max_train_count, max_episodes, timeout) -> dict:
+    """The stop conditions of ``train`` / ``train_mp``, checked."""
+    limits = {"max_steps": max_steps, "max_train_count": max_train_count, "max_episodes": max_episodes, "timeout": timeout}
+    for k, v in limits.items():
+        if k == "timeout":
+            if not isinstance(v, numbers.Real) or isinstance(v, bool):
+                raise ConfigError(f"{method}(timeout={v!r}): expected a number of seconds >= 0 (0 means no limit).")
+        elif not isinstance(v, numbers.Integral) or isinstance(v, bool):
+            raise ConfigError(f"{method}({k}={v!r}): expected an integer >= 0 (0 means no limit).")
+        if v < 0:
+            raise ConfigError(f"{method}({k}={v!r}): must be >= 0 (0 means no limit).")
+    if not any(limits.values()):
+        raise ConfigError(
+            f"{method}() needs a stop condition: pass max_steps=, max_train_count=, max_episodes= or timeout=."
+        )
+    return limits
+
+
 class _TrainSchedules:
     """Everything a training loop does around its env steps, apart from acting and learning:
     episode returns, history rows and evaluations every 1 % / 5 % of the run, the best weights,
@@ -746,6 +810,7 @@ class _TrainSchedules:
         self.next_weights = runner.step + runner.checkpoint_interval if runner.checkpoint_interval else None
         self.recent: list[float] = []
         self.interval_returns: list[float] = []
+        self.row_extra: dict = {}  # columns another loop adds to every history row (actor restarts, ...)
         self.last_eval = None
         self.bar = _Progress(limits, runner.progress_options if progress else ProgressOptions(enabled=False))
         self.t0 = time.time() - runner.elapsed
@@ -783,7 +848,7 @@ class _TrainSchedules:
                 runner._record_eval(self.last_eval)
                 # K train steps in one call can skip several evaluation points
                 self.next_eval += self.eval_every * ((count - self.next_eval) // self.eval_every + 1)
-            runner._log(self.interval_returns, self.last_eval if do_eval else None, callbacks)
+            runner._log(self.interval_returns, self.last_eval if do_eval else None, callbacks, extra=self.row_extra)
             self.interval_returns = []
             self.next_log += self.log_every * ((count - self.next_log) // self.log_every + 1)
         if self.next_weights is not None and runner.step >= self.next_weights:
@@ -820,7 +885,7 @@ class _TrainSchedules:
                     if finished and runner.enable_eval:
                         final_eval = float(np.mean(runner.evaluate(runner.eval_episode)))
                         runner._record_eval(final_eval)
-                    runner._log(self.interval_returns, final_eval, self.callbacks, check=False)
+                    runner._log(self.interval_returns, final_eval, self.callbacks, check=False, extra=self.row_extra)
                 runner._checkpoint()
             if runner.checkpoint is not None and finished is not False:
                 runner.save_checkpoint()

@@ -68,10 +68,6 @@ SRL_INSTEAD: dict[str, str] = {
     "render_window": "Step through an episode in a window with runner.replay_window().",
     "animation_display": "Write the episode to a file with runner.animation_save_gif(path) and show that file.",
     "set_players": "srl_tf trains one agent per env; multi-player envs are not supported.",
-    "train_mp": (
-        "Multi-process actors are not available in this version: train in one process with "
-        "runner.train(...) (EnvConfig(num_envs=N, vectorization='async') runs N envs in subprocesses)."
-    ),
     "make_parameter": "The agent (models and optimizers) is built on first use: use runner.agent.",
     "make_memory": "The memory belongs to the agent: runner.agent.memory where the algorithm has one.",
 }

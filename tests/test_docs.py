@@ -45,6 +45,7 @@ TRIALS = 2  # evaluate_trials(trials=) for the RL² examples
 EXAMPLE_ARGS = {
     "carracing_dreamer.py": ["--size", "tiny"],
     "halfcheetah_sac.py": ["--no-gif"],
+    "lunarlander_dqn_ray.py": ["--tiny"],
 }
 
 SKIP_MARK = re.compile(r"<!--\s*docs-test:\s*skip\b.*-->")

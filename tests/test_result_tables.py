@@ -11,6 +11,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "..")
 TABLES = [
     ("checkpoint_cost", "checkpoint_cost.json", "docs/guides/checkpoints.md"),
     ("main_job", "main_job.json", "docs/getting-started.md"),
+    ("ray_scaling", "ray_scaling.json", "docs/guides/scaling_out.md"),
 ]
 
 

@@ -174,3 +174,36 @@ class EpisodeRecorder(gym.Wrapper):
             self.log.append(self.total)
             self.fresh = False
         return obs, reward, terminated, truncated, info
+
+
+class CounterEnv(gym.Env):
+    """Observation ``[episode id, t]``: a random id drawn at reset and the step count, so that every
+    stored transition names its episode and place. Actions change nothing; the reward is ``t``;
+    episodes end (terminated) after 3 to 7 steps. With ``fail_at`` (and the seed of its first reset
+    in ``fail_seeds``) ``step`` raises once per process at that step of the env's life."""
+
+    raised = False  # per process
+
+    def __init__(self, fail_at: int = 0, fail_seeds: tuple = ()):
+        self.observation_space = gym.spaces.Box(0.0, np.inf, (2,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self.fail_at, self.fail_seeds = fail_at, fail_seeds
+        self.first_seed = None
+        self.steps = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        if self.first_seed is None:
+            self.first_seed = seed
+        self.id = float(self.np_random.integers(1, 2**24))
+        self.t = 0
+        self.length = int(self.np_random.integers(3, 8))
+        return np.array([self.id, 0.0], np.float32), {}
+
+    def step(self, action):
+        self.steps += 1
+        if self.fail_at and self.steps == self.fail_at and self.first_seed in self.fail_seeds and not CounterEnv.raised:
+            CounterEnv.raised = True
+            raise RuntimeError("CounterEnv: a failure on purpose")
+        self.t += 1
+        return np.array([self.id, self.t], np.float32), float(self.t), self.t >= self.length, False, {}

@@ -53,6 +53,11 @@ class Agent:
     """Base class of every algorithm's agent."""
 
     accepts_dict_obs = False  # whether the agent takes Dict observations (spec.obs_spaces)
+    steps_per_update: int | None = None
+    """For an agent that learns only from steps acted with its current weights (on-policy: PPO's
+    rollout), the env steps of every stream from one update to the next; None where steps acted
+    with somewhat older weights are fine. Actors in other processes collect exactly that many
+    steps per stream under one set of weights."""
 
     def __init__(self, config: RLConfig, spec: EnvSpec, num_envs: int = 1):
         if spec.obs_spaces is not None and not self.accepts_dict_obs:
@@ -230,9 +235,11 @@ class Agent:
         """The experience store whose arrays are part of the state (None if the agent keeps none)."""
         return None
 
-    def interrupt_episodes(self) -> None:
-        """The training envs restart in the middle of their episodes (a resumed run): cut whatever
-        per-episode data would otherwise run on into the next episode."""
+    def interrupt_episodes(self, streams=None) -> None:
+        """The training envs restart in the middle of their episodes (a resumed run, or the actor
+        process that steps some of them was replaced): cut whatever per-episode data would otherwise
+        run on into the next episode. ``streams``: the indices of the env streams that restart
+        (None: all of them)."""
 
     # ---- helpers -------------------------------------------------------------------------
     def compile(self, fn: Callable, name: str, signature=None, jit: bool | None = None):
@@ -369,8 +376,8 @@ class OffPolicyAgent(Agent):
     def _memory(self):
         return self.memory
 
-    def interrupt_episodes(self) -> None:
-        self.memory.interrupt_episodes()
+    def interrupt_episodes(self, streams=None) -> None:
+        self.memory.interrupt_episodes(streams)
 
     def observe(self, step: Step, extras: Extras) -> None:
         super().observe(step, extras)

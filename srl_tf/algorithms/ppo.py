@@ -325,6 +325,7 @@ class Agent(base.Agent):
         self.optimizer.build(self.net.trainable_variables)
 
         self.steps = config.memory.rollout_size // num_envs
+        self.steps_per_update = self.steps  # on-policy: every rollout is acted with the weights of the last update
         items, per_batch = (
             (self.steps * num_envs // config.sequence_length, config.batch_size // config.sequence_length)
             if self.recurrent
@@ -434,10 +435,10 @@ class Agent(base.Agent):
     def _memory(self):
         return self.rollout
 
-    def interrupt_episodes(self) -> None:
+    def interrupt_episodes(self, streams=None) -> None:
         if self._next_obs is not None:
-            self.rollout.interrupt_episodes(self._next_obs)
-        self._return_acc[:] = 0.0
+            self.rollout.interrupt_episodes(self._next_obs, streams)
+        self._return_acc[slice(None) if streams is None else np.asarray(streams, np.int64)] = 0.0
 
     def _policy_fn(self, obs, *recurrent):
         if self.recurrent:

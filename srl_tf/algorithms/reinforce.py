@@ -98,8 +98,9 @@ class Agent(StochasticPolicyAgent):
             for i in range(meta.get("done_episodes", 0))
         ]
 
-    def interrupt_episodes(self) -> None:
-        self._running = [self._empty() for _ in range(self.num_envs)]  # unfinished: no return to learn from
+    def interrupt_episodes(self, streams=None) -> None:
+        for i in range(self.num_envs) if streams is None else streams:
+            self._running[i] = self._empty()  # unfinished: no return to learn from
 
     def observe(self, step, extras) -> None:
         super().observe(step, extras)

@@ -117,13 +117,16 @@ class ReplayBuffer:
         unpack_fields(self, self._SLOTS, prefix, arrays, rows=True)
         unpack_fields(self, self._COUNTERS, prefix, arrays)
 
-    def interrupt_episodes(self) -> None:
-        """The envs restart mid-episode (a resumed run): each stream's last transition becomes a
-        truncation, so no stored transition runs on into the next episode."""
-        e = np.flatnonzero(self.pending)
+    def interrupt_episodes(self, streams=None) -> None:
+        """The envs restart mid-episode (a resumed run; with ``streams``, only the env streams of
+        those indices): each such stream's last transition becomes a truncation, so no stored
+        transition runs on into the next episode."""
+        cut = np.zeros(self.num_envs, bool)
+        cut[slice(None) if streams is None else np.asarray(streams, np.int64)] = True
+        e = np.flatnonzero(self.pending & cut)
         last = (self.head[e] - 1) % self.slots
         self.episode_end[e, last] = True
-        self.pending[:] = False
+        self.pending[cut] = False
 
     @property
     def filled(self) -> int:

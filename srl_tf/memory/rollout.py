@@ -65,13 +65,16 @@ class RolloutBuffer:
             ts, is_, obs = arrays[f"{prefix}.final_t"], arrays[f"{prefix}.final_i"], arrays[f"{prefix}.final_obs"]
             self.final_obs = [(int(t), int(i), np.array(o)) for t, i, o in zip(ts, is_, obs)]
 
-    def interrupt_episodes(self, next_obs: np.ndarray) -> None:
-        """The envs restart mid-episode: the last stored step of each running episode becomes a
-        truncation that bootstraps from ``next_obs`` (the observation it would have continued from)."""
+    def interrupt_episodes(self, next_obs: np.ndarray, streams=None) -> None:
+        """The envs restart mid-episode: the last stored step of each running episode (of the env
+        streams in ``streams``; None: all) becomes a truncation that bootstraps from ``next_obs``
+        (the observation it would have continued from)."""
         if self.pos == 0:
             return
         t = self.pos - 1
-        for i in np.flatnonzero(~self.ended[t]):
+        cut = np.zeros(self.num_envs, bool)
+        cut[slice(None) if streams is None else np.asarray(streams, np.int64)] = True
+        for i in np.flatnonzero(~self.ended[t] & cut):
             self.truncated[t, i] = True
             self.final_obs.append((t, int(i), np.array(next_obs[i])))
 

@@ -118,9 +118,10 @@ class SequenceMemory:
         unpack_fields(self, self._SLOTS, prefix, arrays, rows=True)
         unpack_fields(self, self._COUNTERS, prefix, arrays)
 
-    def interrupt_episodes(self) -> None:
-        """The envs restart mid-episode: the next step of each stream begins a new episode."""
-        self._episode_open[:] = False
+    def interrupt_episodes(self, streams=None) -> None:
+        """The envs restart mid-episode: the next step of each stream (of those indices in
+        ``streams``; None: all) begins a new episode."""
+        self._episode_open[slice(None) if streams is None else np.asarray(streams, np.int64)] = False
 
     # ---- sampling ---------------------------------------------------------------------------
 
