@@ -18,6 +18,7 @@ from srl_tf.driver import EpisodeDriver
 from srl_tf.envs import VecEnvAdapter
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.xdist_group("ray")  # one worker runs every test that starts Ray actors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(srl_tf.__file__)))
 TESTS = os.path.dirname(os.path.abspath(__file__))

@@ -196,7 +196,13 @@ def test_pages_include_examples_and_code():
     assert len(pages_with_code()) >= 3
 
 
-@pytest.mark.parametrize("example", included_examples())
+def on_ray(names, read):
+    """Params for the docs that start Ray actors, kept on one test worker with the distributed tests
+    (whose "no actor process left" check would see the actors of a run on another worker)."""
+    return [pytest.param(n, marks=pytest.mark.xdist_group("ray")) if "train_mp(" in read(n) else n for n in names]
+
+
+@pytest.mark.parametrize("example", on_ray(included_examples(), lambda e: (ROOT / e).read_text(encoding="utf-8")))
 def test_included_example_runs(example, tiny_budgets, monkeypatch):
     path = ROOT / example
     assert path.is_file(), f"a page includes {example}, which does not exist"
@@ -204,7 +210,7 @@ def test_included_example_runs(example, tiny_budgets, monkeypatch):
     runpy.run_path(str(path), run_name="__main__")
 
 
-@pytest.mark.parametrize("page", pages_with_code())
+@pytest.mark.parametrize("page", on_ray(pages_with_code(), lambda p: (DOCS / p).read_text(encoding="utf-8")))
 def test_page_code_blocks_run(page, tiny_budgets):
     text = (DOCS / page).read_text(encoding="utf-8")
     namespace = {"__name__": "__main__"}
