@@ -11,6 +11,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "..")
 TABLES = [
     ("checkpoint_cost", "checkpoint_cost.json", "docs/guides/checkpoints.md"),
     ("main_job", "main_job.json", "docs/getting-started.md"),
+    ("export_speed", "export_speed.json", "docs/guides/deploying.md"),
 ]
 
 
