@@ -17,7 +17,7 @@ import tensorflow as tf
 
 import srl_tf
 from srl_tf import ConfigError, EnvConfig, Runner
-from srl_tf.algorithms import ddpg, dqn, ppo, sac
+from srl_tf.algorithms import actor_critic, ddpg, dqn, ppo, reinforce, sac
 from srl_tf.cli import main
 from srl_tf.envs import make_env
 from srl_tf.envs.adapter import applied_action
@@ -237,6 +237,19 @@ def test_dreamer_rssm_state_previous_action_and_is_first_in_the_carry(env_id, tm
         assert_same_actions(actions, out[name], discrete=env_id == "CartPole-v1")
     carry = tf.saved_model.load(str(tmp_path / "dreamer")).initial_carry(batch_size=1)
     assert {"deter", "stoch", "action", "is_first"} <= set(carry)
+
+
+@pytest.mark.parametrize("module", [reinforce, actor_critic], ids=["reinforce", "actor_critic"])
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_policy_gradient_agents_export_their_mode(module, env_id, tmp_path):
+    cfg = module.Config(seed=0)
+    cfg.hidden_block.set_mlp((16,))
+    runner = Runner(EnvConfig(env_id, max_episode_steps=50), cfg)
+    runner.train(max_steps=150, progress=False)
+    obs, is_first, actions = record(runner, steps=60)
+    policy = tf.saved_model.load(runner.export_policy(str(tmp_path / "policy")))
+    got = np.concatenate([policy.act(o[None], {})[0].numpy() for o in obs])
+    assert_same_actions(actions, got, discrete=env_id == "CartPole-v1")
 
 
 def test_dqn_on_a_split_action_space_exports_the_continuous_action(tmp_path):

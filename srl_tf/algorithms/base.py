@@ -27,6 +27,9 @@ The contract
 ``get_weights()`` / ``set_weights()``
     The acting part as named arrays (weights of the acting models and the counters acting depends
     on), for an actor in another process.
+``policy_graph(explore) -> PolicyGraph``
+    The policy ``act`` follows as TensorFlow ops, for a policy exported to run without srl_tf
+    (:mod:`srl_tf.export`).
 
 Compiled steps are ``tf.function``s made with :meth:`Agent.compile`, which counts traces.
 """
