@@ -204,6 +204,7 @@ class Agent:
                     f"other layer sizes?): {text}"
                 ) from e
         self.after_load()
+        self.weights_changed()  # copies taken from the weights before (numpy acting copies) are stale
 
     def after_load(self) -> None:
         """Hook: e.g. copy loaded weights into target networks."""
