@@ -4,6 +4,7 @@
     srl-tf train dqn CartPole-v1 --steps 50000 --resume runs/dqn   # continue after a kill
     srl-tf train ppo CartPole-v1 --set lr=1e-3 --set memory.capacity=1024
     srl-tf plot runs/a runs/b --x step --y eval_reward0
+    srl-tf export runs/dqn --format tflite --weights best           # a policy that runs without srl_tf
 """
 
 from __future__ import annotations
@@ -37,6 +38,16 @@ def main(argv=None) -> int:
     p.add_argument("--y", default="eval_reward0")
     p.add_argument("--title", default=None)
     p.add_argument("--path", default=None)
+    e = sub.add_parser("export", help="export the policy of a run (its history directory) as a SavedModel or TFLite model")
+    e.add_argument("run_dir", help="a history directory written by set_history_on_file (or srl-tf train --out)")
+    e.add_argument("--format", default="saved_model", help="saved_model (default) or tflite")
+    e.add_argument("--explore", action="store_true", help="the exploring policy (takes a seed) instead of the greedy one")
+    e.add_argument("--weights", default="last", choices=("last", "best"),
+                   help="the run's final weights (<run_dir>/checkpoint) or its best-evaluated ones (checkpoint/best)")
+    e.add_argument("--out", default=None,
+                   help="where to write (default <run_dir>/export/policy, or policy.tflite for tflite)")
+    e.add_argument("--overwrite", action="store_true", help="replace what is at --out")
+    e.add_argument("--quantize", action="store_true", help="tflite: dynamic-range quantisation of the weights to int8")
     args = parser.parse_args(argv)
 
     import srl_tf
@@ -55,6 +66,8 @@ def _run(args, parser, srl_tf) -> int:
     if args.command == "plot":
         print(srl_tf.Runner.load_histories(args.dirs).plot(args.x, args.y, title=args.title, path=args.path))
         return 0
+    if args.command == "export":
+        return _export(args)
     try:
         module = importlib.import_module(f"srl_tf.algorithms.{args.algorithm}")
     except ModuleNotFoundError:
@@ -81,6 +94,65 @@ def _run(args, parser, srl_tf) -> int:
     if args.gif:
         print(runner.animation_save_gif(args.gif))
     return 0
+
+
+def _export(args) -> int:
+    from srl_tf.errors import MissingPathError
+
+    runner = runner_of_run(args.run_dir)
+    weights = os.path.join(args.run_dir, "checkpoint", *(["best"] if args.weights == "best" else []))
+    if not os.path.exists(os.path.join(weights, "srl_tf.json")):
+        made_by = "an evaluation during train() with enable_eval=True" if args.weights == "best" else "the end of train()"
+        raise MissingPathError(f"--weights {args.weights}: no weights in {weights} (written by {made_by}).")
+    runner.load_parameter(weights)
+    out = args.out or os.path.join(args.run_dir, "export", "policy.tflite" if args.format == "tflite" else "policy")
+    print(runner.export_policy(out, format=args.format, explore=args.explore, overwrite=args.overwrite,
+                               quantize=args.quantize))
+    return 0
+
+
+def runner_of_run(run_dir: str):
+    """A Runner with the configs of the run in ``run_dir`` (its ``config.json``); weights not loaded."""
+    import dataclasses
+    import json
+    import pkgutil
+
+    import srl_tf.algorithms
+    from srl_tf import EnvConfig, Runner
+    from srl_tf.errors import ConfigError, MissingPathError
+
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.exists(path):
+        raise MissingPathError(f"{run_dir}: no config.json; pass a history directory written by set_history_on_file().")
+    with open(path, encoding="utf-8") as f:
+        saved = json.load(f)
+    configs = {}
+    for info in pkgutil.iter_modules(srl_tf.algorithms.__path__):
+        config = getattr(importlib.import_module(f"srl_tf.algorithms.{info.name}"), "Config", None)
+        if config is not None:
+            configs[config.name] = config
+    if saved.get("algorithm") not in configs:
+        raise ConfigError(f"{path}: algorithm {saved.get('algorithm')!r} is none of {', '.join(sorted(configs))}.")
+
+    def fill(target, values: dict):
+        for key, value in values.items():
+            current = getattr(target, key)
+            if dataclasses.is_dataclass(current) and isinstance(value, dict):
+                fill(current, value)
+            else:
+                setattr(target, key, tuple(value) if isinstance(current, tuple) and isinstance(value, list) else value)
+        return target
+
+    rl_config = fill(configs[saved["algorithm"]](), saved["rl_config"])
+    env_config = fill(EnvConfig(), saved["env_config"])
+    import gymnasium as gym
+
+    if env_config.name not in gym.registry:
+        raise ConfigError(
+            f"{path}: the run's env '{env_config.name}' is no registered Gymnasium id (an env made by a callable?); "
+            "export from Python with Runner(env_config, rl_config).load_parameter(...) and export_policy()."
+        )
+    return Runner(env_config, rl_config)
 
 
 def apply_setting(config, item: str) -> None:

@@ -48,15 +48,26 @@ class PolicyHead(keras.layers.Layer):
                 "init_log_std": self.init_log_std}
 
 
-def to_env_action(action: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """[-1, 1] → [low, high] (clipped)."""
-    a = np.clip(action, -1.0, 1.0)
-    return (low + (a + 1.0) * 0.5 * (high - low)).astype(np.float32)
+def to_env_action(action, low: np.ndarray, high: np.ndarray):
+    """[-1, 1] → [low, high] (clipped): numpy in, float32 numpy out, or a tensor in, a tensor out
+    (the same float32 operations, inside an exported policy)."""
+    tensor = tf.is_tensor(action)
+    a = (tf.clip_by_value if tensor else np.clip)(action, -1.0, 1.0)
+    out = low + (a + 1.0) * 0.5 * (high - low)
+    return out if tensor else out.astype(np.float32)
 
 
 def from_env_action(action: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """[low, high] → [-1, 1], the inverse of :func:`to_env_action`."""
     return np.clip(2.0 * (action - low) / (high - low) - 1.0, -1.0, 1.0).astype(np.float32)
+
+
+def split_seed(seed, n: int) -> list:
+    """``n`` independent stateless seeds from one (int32 (2,)), or ``n`` times None for None
+    (TensorFlow's global generator)."""
+    if seed is None:
+        return [None] * n
+    return list(tf.unstack(tf.random.experimental.stateless_split(seed, n)))
 
 
 def tanh_normal(mean, log_std) -> tfd.TransformedDistribution:

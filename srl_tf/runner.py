@@ -89,6 +89,7 @@ class Runner:
         self._last_ckpt_time = time.time()
         self._last_ckpt_step = 0
         self._best_eval: float | None = None
+        self._weights_loaded = False  # load_parameter() replaced the initial weights
 
     # ------------------------------------------------------------------------------------------
     # set-up
@@ -756,8 +757,41 @@ class Runner:
                 )
         self._setup()
         self._agent.load_weights(path)
+        self._weights_loaded = True
         if os.path.exists(meta_path):  # a resumed run continues the step count (and its history file)
             self.step = int(meta.get("step", 0))
+
+    def export_policy(
+        self,
+        path: str,
+        format: str = "saved_model",
+        explore: bool = False,
+        overwrite: bool = False,
+        quantize: bool = False,
+        weights: str = "current",
+    ) -> str:
+        """Writes the policy as a TensorFlow SavedModel directory (``format="saved_model"``) or a
+        TFLite file (``"tflite"``; ``quantize=True``: int8 weights) that acts without srl_tf or
+        Gymnasium, and returns ``path``. The greedy policy, or with ``explore`` the exploring one
+        (which takes a seed). ``weights="best"``: the best-evaluated weights of the run. See
+        :mod:`srl_tf.export` and the guide "Deploying a policy".
+
+        >>> runner.export_policy("export/cartpole_dqn")
+        >>> policy = tf.saved_model.load("export/cartpole_dqn")
+        >>> carry = policy.initial_carry(batch_size=1)
+        >>> action, carry = policy.act(obs[None], carry)
+        """
+        from srl_tf.export import check_request, export_policy
+
+        self._setup()
+        check_request(self._agent, path, format, explore, overwrite, quantize)
+        if weights == "current" and self._agent.train_count == 0 and not self._weights_loaded:
+            logger.warning(
+                f"export_policy: {self.rl_config.name} has not been trained or loaded; the exported policy acts "
+                "with its initial weights"
+            )
+        with self._using(weights):
+            return export_policy(self._agent, path, format, explore, overwrite, quantize, self._env.action_table)
 
     def model_summary(self) -> None:
         for model in self.agent.models().values():

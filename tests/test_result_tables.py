@@ -12,6 +12,7 @@ TABLES = [
     ("checkpoint_cost", "checkpoint_cost.json", "docs/guides/checkpoints.md"),
     ("main_job", "main_job.json", "docs/getting-started.md"),
     ("ray_scaling", "ray_scaling.json", "docs/guides/scaling_out.md"),
+    ("export_speed", "export_speed.json", "docs/guides/deploying.md"),
 ]
 
 

@@ -27,6 +27,9 @@ The contract
 ``get_weights()`` / ``set_weights()``
     The acting part as named arrays (weights of the acting models and the counters acting depends
     on), for an actor in another process.
+``policy_graph(explore) -> PolicyGraph``
+    The policy ``act`` follows as TensorFlow ops, for a policy exported to run without srl_tf
+    (:mod:`srl_tf.export`).
 
 Compiled steps are ``tf.function``s made with :meth:`Agent.compile`, which counts traces.
 """
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -47,6 +51,36 @@ from srl_tf.spec import EnvSpec, Step
 
 Carry = dict  # str → np.ndarray with a leading axis of the number of env streams
 Extras = dict  # str → np.ndarray: what act() hands to observe() with the step
+
+
+@dataclass(frozen=True)
+class PolicyGraph:
+    """The acting step as TensorFlow ops, for a policy that runs without srl_tf (see
+    :mod:`srl_tf.export`).
+
+    ``fn(obs, carry, seed) -> (action, carry)`` is traced into a ``tf.function``: ``obs`` a batch
+    as :meth:`Agent.obs_signature`; ``carry`` a dict of tensors with the keys of
+    ``initial_carry`` plus ``is_first`` (bool (B,), True where an episode begins) whenever
+    ``initial_carry`` is not empty; ``seed`` a stateless seed (int32 (2,)) that only an exploring
+    policy reads. ``action`` is the agent's action before the env-side mapping: a discrete index
+    (int32 (B,)), or a continuous action in [-1, 1]^d (before clipping), exactly what :meth:`Agent.act`
+    maps to the env. ``initial_carry`` is the carried state of one stream whose episode begins
+    (numpy arrays of shape (1, ...)); empty for feed-forward policies."""
+
+    fn: Callable
+    initial_carry: dict = field(default_factory=dict)
+
+
+def distribution_action(dist, discrete: bool, explore: bool, seed=None):
+    """A sample (``explore``) or the mode of a policy distribution; discrete actions as int32.
+    ``seed``: a stateless seed, or None for TensorFlow's global generator."""
+    action = dist.sample(seed=seed) if explore else dist.mode()
+    return tf.cast(action, tf.int32) if discrete else action
+
+
+def uniform_actions(batch, action_shape: tuple, seed):
+    """Uniform random actions in [-1, 1]^d for ``batch`` streams from a stateless seed."""
+    return tf.random.stateless_uniform(tf.concat([[batch], list(action_shape)], 0), seed, -1.0, 1.0)
 
 
 class Agent:
@@ -116,6 +150,11 @@ class Agent:
         """The models :meth:`act` uses (all of them unless an agent says otherwise)."""
         return self.models()
 
+    def policy_graph(self, explore: bool = False) -> PolicyGraph:
+        """The policy :meth:`act` follows (deterministic, or exploring as it does now) as TensorFlow
+        ops over :meth:`acting_models`, for export (:class:`PolicyGraph`)."""
+        raise NotImplementedError(f"{self.config.name} does not give its acting step as TensorFlow ops (policy_graph)")
+
     @property
     def random_actions(self) -> bool:
         """Whether exploring actions are uniform random now (a warm-up). An acting copy in another
@@ -170,7 +209,7 @@ class Agent:
                     f"other layer sizes?): {text}"
                 ) from e
         self.after_load()
-        self.weights_changed()
+        self.weights_changed()  # copies taken from the weights before (numpy acting copies) are stale
 
     def after_load(self) -> None:
         """Hook: e.g. copy loaded weights into target networks."""
@@ -478,6 +517,21 @@ class ContinuousOffPolicyAgent(ReplayAgent):
     def _act_normalised(self, obs: np.ndarray, carry: Carry, explore: bool) -> tuple[np.ndarray, Carry]:
         raise NotImplementedError
 
+    def policy_graph(self, explore: bool = False) -> PolicyGraph:
+        """:meth:`_normalised_graph`, or uniform random actions while exploring actions are (the warm-up)."""
+        graph = self._normalised_graph(explore)
+        if not (explore and self.random_actions):
+            return graph
+
+        def fn(obs, carry, seed):
+            return uniform_actions(tf.shape(obs)[0], self.spec.action_shape, seed), carry
+
+        return PolicyGraph(fn, graph.initial_carry)
+
+    def _normalised_graph(self, explore: bool) -> PolicyGraph:
+        """:meth:`_act_normalised` as a :class:`PolicyGraph` (actions in [-1, 1]^d)."""
+        raise NotImplementedError
+
     def train_signature(self) -> list:
         """Specs of the (obs, action, reward, next_obs, discount) batches, shaped (K, B, ...)."""
         kb = (self.config.gradient_steps, self.config.batch_size)
@@ -512,14 +566,18 @@ class StochasticPolicyAgent(Agent):
         return tf.TensorSpec(tuple(leading) + self.spec.action_shape, tf.float32)
 
     def _policy_fn(self, obs):
-        sample = self.policy.distribution(obs).sample(seed=self._seed())
-        return tf.cast(sample, tf.int32) if self.spec.discrete else sample
+        return distribution_action(self.policy.distribution(obs), self.spec.discrete, True, self._seed())
 
     def _mode_fn(self, obs):
         """The deterministic action. A function of its own, so that evaluating draws no random
         numbers and leaves the training run's random stream as it was."""
-        mode = self.policy.distribution(obs).mode()
-        return tf.cast(mode, tf.int32) if self.spec.discrete else mode
+        return distribution_action(self.policy.distribution(obs), self.spec.discrete, False)
+
+    def policy_graph(self, explore: bool = False) -> PolicyGraph:
+        def fn(obs, carry, seed):
+            return distribution_action(self.policy.distribution(obs), self.spec.discrete, explore, seed), carry
+
+        return PolicyGraph(fn)
 
     def act(self, obs, carry, explore: bool = True):
         from srl_tf.distributions import to_env_action

@@ -18,13 +18,14 @@ Exploration adds Gaussian or Ornstein-Uhlenbeck noise to μ(s) in the normalised
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import field
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from srl_tf.algorithms.base import ContinuousOffPolicyAgent, polyak_update
+from srl_tf.algorithms.base import ContinuousOffPolicyAgent, PolicyGraph, polyak_update
 from srl_tf.config import BlockConfig, ContinuousOffPolicyConfig, Schedule, block, config_dataclass, schedule
 from srl_tf.nn.blocks import QValueNetwork, torso
 
@@ -161,15 +162,31 @@ class Agent(ContinuousOffPolicyAgent):
         mu = self._policy_step(obs).numpy()
         if not explore:
             return mu, carry
-        cfg = self.config
-        if cfg.exploration_noise == "ou":
-            first = carry["is_first"].reshape((-1,) + (1,) * len(self.spec.action_shape))
-            x = np.where(first, 0.0, carry["ou"]).astype(np.float32)
-            x += -cfg.ou_theta * x * cfg.ou_dt + cfg.ou_sigma * np.sqrt(cfg.ou_dt) * self.rng.standard_normal(x.shape)
-            noise, carry = x, {**carry, "ou": x}
-        else:
-            noise = cfg.noise_std * self.rng.standard_normal(mu.shape)
+        keep = 1.0 - carry["is_first"].astype(np.float32)
+        noise, carry = self._noise(self.rng.standard_normal(mu.shape), keep, carry)
         return np.clip(mu + noise, -1.0, 1.0), carry
+
+    def _noise(self, normal, keep, carry):
+        """(exploration noise, carry) from standard-normal draws ``normal`` shaped like the actions:
+        Gaussian, or the next Ornstein-Uhlenbeck value of each stream (restarted from 0 where
+        ``keep`` (B,) is 0: an episode begins). Plain arithmetic: numpy arrays or tensors alike."""
+        cfg = self.config
+        if cfg.exploration_noise != "ou":
+            return cfg.noise_std * normal, carry
+        x = carry["ou"] * keep[(slice(None),) + (None,) * len(self.spec.action_shape)]
+        x = x - cfg.ou_theta * x * cfg.ou_dt + cfg.ou_sigma * math.sqrt(cfg.ou_dt) * normal
+        return x, {**carry, "ou": x}
+
+    def _normalised_graph(self, explore: bool) -> PolicyGraph:
+        def fn(obs, carry, seed):
+            mu = self.actor(obs)
+            if not explore:
+                return mu, carry
+            keep = 1.0 - tf.cast(carry["is_first"], tf.float32)
+            noise, carry = self._noise(tf.random.stateless_normal(tf.shape(mu), seed), keep, carry)
+            return tf.clip_by_value(mu + noise, -1.0, 1.0), carry
+
+        return PolicyGraph(fn, self._initial_carry(1) if explore else {})
 
     # ---- learning ----------------------------------------------------------------------------
     def critic_target(self, reward, next_obs, discount):

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from srl_tf.algorithms.base import NumpyCopy, ReplayAgent, polyak_update, require_discrete
+from srl_tf.algorithms.base import NumpyCopy, PolicyGraph, ReplayAgent, polyak_update, require_discrete
 from srl_tf.config import BlockConfig, OffPolicyConfig, Schedule, block, config_dataclass, schedule
 from srl_tf.nn.blocks import numpy_mlp, torso
 
@@ -158,11 +158,31 @@ class Agent(ReplayAgent):
         action = self._action(obs, explore)
         return action, self.next_carry(carry), {"obs": obs, "action": action}
 
+    def _epsilon(self, explore: bool) -> float:
+        """The probability of a random action now."""
+        if explore and self.random_actions:
+            return 1.0
+        return self.config.epsilon.value(self.env_steps) if explore else self.config.test_epsilon
+
+    def policy_graph(self, explore: bool = False) -> PolicyGraph:
+        """Greedy (``test_epsilon`` is not applied), or ε-greedy with the ε :meth:`act` explores with now."""
+        eps = self._epsilon(True) if explore else 0.0
+
+        def fn(obs, carry, seed):
+            greedy = self._greedy_fn(obs)
+            if eps == 0.0:
+                return greedy, carry
+            draw, pick = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+            n = tf.shape(greedy)[0]
+            random = tf.random.stateless_uniform([n], draw) < eps
+            other = tf.random.stateless_uniform([n], pick, 0, self.spec.n_actions, dtype=tf.int32)
+            return tf.where(random, other, greedy), carry
+
+        return PolicyGraph(fn)
+
     def _action(self, obs, explore: bool) -> np.ndarray:
         n = len(obs)
-        eps = self.config.epsilon.value(self.env_steps) if explore else self.config.test_epsilon
-        if explore and self.random_actions:
-            eps = 1.0
+        eps = self._epsilon(explore)
         # Draw from the agent's generator only when exploring, so that evaluations in between
         # leave the training run's random stream untouched.
         random = self.rng.random(n) < eps if eps > 0 else np.zeros(n, bool)

@@ -440,16 +440,28 @@ class Agent(base.Agent):
             self.rollout.interrupt_episodes(self._next_obs, streams)
         self._return_acc[slice(None) if streams is None else np.asarray(streams, np.int64)] = 0.0
 
-    def _policy_fn(self, obs, *recurrent):
+    def _policy_dist(self, obs, state=None, is_first=None):
+        """(policy distribution, new GRU state or None) for a batch of observations."""
         if self.recurrent:
-            params, _, h = self.net.step(obs, *recurrent)
-        else:
-            params = self.net.policy_params(self.net.encode(obs))
-        dist = self.net.head.distribution(params)
-        sample, mode = dist.sample(), dist.mode()
-        if self.spec.discrete:
-            sample, mode = tf.cast(sample, tf.int32), tf.cast(mode, tf.int32)
+            params, _, h = self.net.step(obs, state, is_first)
+            return self.net.head.distribution(params), h
+        return self.net.head.distribution(self.net.policy_params(self.net.encode(obs))), None
+
+    def _policy_fn(self, obs, *recurrent):
+        dist, h = self._policy_dist(obs, *recurrent)
+        sample, mode = (base.distribution_action(dist, self.spec.discrete, explore) for explore in (True, False))
         return (sample, mode, h) if self.recurrent else (sample, mode)
+
+    def policy_graph(self, explore: bool = False) -> base.PolicyGraph:
+        def fn(obs, carry, seed):
+            if self.recurrent:
+                dist, h = self._policy_dist(obs, carry["h"], tf.cast(carry["is_first"], tf.float32))
+                carry = {**carry, "h": h}
+            else:
+                dist, _ = self._policy_dist(obs)
+            return base.distribution_action(dist, self.spec.discrete, explore, seed), carry
+
+        return base.PolicyGraph(fn, self._initial_carry(1))
 
     # ---- collecting ------------------------------------------------------------------------
     def observe(self, step, extras) -> None:

@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from srl_tf.algorithms.base import ContinuousOffPolicyAgent, polyak_update
+from srl_tf.algorithms.base import ContinuousOffPolicyAgent, PolicyGraph, polyak_update
 from srl_tf.config import BlockConfig, ContinuousOffPolicyConfig, Schedule, block, config_dataclass, schedule
 from srl_tf.distributions import tanh_normal, tanh_normal_mode, tanh_normal_sample
 from srl_tf.errors import ConfigError
@@ -157,7 +157,10 @@ class Agent(ContinuousOffPolicyAgent):
 
     # ---- acting ----------------------------------------------------------------------------
     def _policy_fn(self, obs):
-        return tanh_normal_sample(self.actor.distribution(obs), self._seed())[0]
+        return self._sample_fn(obs, self._seed())
+
+    def _sample_fn(self, obs, seed):
+        return tanh_normal_sample(self.actor.distribution(obs), seed)[0]
 
     def _mode_fn(self, obs):
         """The deterministic (evaluation) action; it draws no seed, so evaluating leaves the
@@ -169,6 +172,12 @@ class Agent(ContinuousOffPolicyAgent):
 
     def _act_normalised(self, obs, carry, explore):
         return (self._policy_step if explore else self._mode_step)(obs).numpy(), carry
+
+    def _normalised_graph(self, explore: bool) -> PolicyGraph:
+        def fn(obs, carry, seed):
+            return (self._sample_fn(obs, seed) if explore else self._mode_fn(obs)), carry
+
+        return PolicyGraph(fn)
 
     # ---- learning ----------------------------------------------------------------------------
     def critic_target(self, reward, next_obs, discount):

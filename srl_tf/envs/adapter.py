@@ -189,6 +189,8 @@ class VecEnvAdapter:
         self.spec = spec_of(probe, cfg.display_name)
         # (actions per dimension, dimensions) where a continuous action space was split, else None
         self.split = (probe.division_num, probe.dims) if isinstance(probe, DiscretizeAction) else None
+        # the continuous env action of each discrete index where the space was split, else None
+        self.action_table = probe.table if isinstance(probe, DiscretizeAction) else None
         probe.close()
         vec_cls = gym.vector.SyncVectorEnv if cfg.vectorization == "sync" or n == 1 else gym.vector.AsyncVectorEnv
         self.env = vec_cls(fns, autoreset_mode=AutoresetMode.SAME_STEP)

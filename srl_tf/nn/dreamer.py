@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from srl_tf.distributions import straight_through_sample, unimix_logits
+from srl_tf.distributions import split_seed, straight_through_sample, unimix_logits
 from srl_tf.errors import ConfigError
 
 tfd = tfp.distributions
@@ -514,33 +514,36 @@ class RSSM(keras.layers.Layer):
         mean, std = tf.split(x, 2, axis=-1)
         return {"mean": mean, "std": tf.nn.softplus(std) + self.min_std}
 
-    def _sample(self, stats: State, sample: bool) -> tf.Tensor:
+    def _sample(self, stats: State, sample: bool, seed=None) -> tf.Tensor:
         if self.discrete:
             dist = tfd.OneHotCategorical(logits=stats["logits"], dtype=tf.float32)
             if sample:
-                return straight_through_sample(dist)
+                return straight_through_sample(dist, seed)
             probs = dist.probs_parameter()
             mode = tf.one_hot(tf.argmax(probs, axis=-1), self.classes, dtype=tf.float32)
             return mode + (probs - tf.stop_gradient(probs))
         if sample:
-            return stats["mean"] + stats["std"] * tf.random.normal(tf.shape(stats["mean"]))
+            shape = tf.shape(stats["mean"])
+            normal = tf.random.normal(shape) if seed is None else tf.random.stateless_normal(shape, seed)
+            return stats["mean"] + stats["std"] * normal
         return stats["mean"]
 
     # ---- steps -------------------------------------------------------------------------------
 
-    def img_step(self, state: State, action: tf.Tensor, sample: bool = True) -> State:
+    def img_step(self, state: State, action: tf.Tensor, sample: bool = True, seed=None) -> State:
         """One prior step: (state at t, action a_t) → prior state at t + 1. ``sample=False`` uses
-        the mode of z (deterministic)."""
+        the mode of z (deterministic); ``seed``: a stateless seed for the sample (None: TensorFlow's
+        global generator)."""
         stoch = state["stoch"]
         if self.discrete:
             stoch = tf.reshape(stoch, [-1, self.stoch_flat])
         x = self.img_in(tf.concat([stoch, tf.cast(action, tf.float32)], axis=-1))
         deter = self.cell(x, state["deter"])
         stats = self._stats(self.prior_stats, self.img_out(deter))
-        return {"deter": deter, "stoch": self._sample(stats, sample), **stats}
+        return {"deter": deter, "stoch": self._sample(stats, sample, seed), **stats}
 
     def obs_step(self, state: State, action: tf.Tensor, embed: tf.Tensor, is_first: tf.Tensor,
-                 sample: bool = True) -> tuple[State, State]:
+                 sample: bool = True, seed=None) -> tuple[State, State]:
         """One posterior step, returning (posterior, prior) for the new time step.
 
         ``action`` is the action that led to this observation and ``embed`` its encoding. Where
@@ -557,10 +560,11 @@ class RSSM(keras.layers.Layer):
 
         state = {k: reset(state[k], init[k]) for k in init}
         action = tf.cast(action, tf.float32) * keep[:, None]
-        prior = self.img_step(state, action, sample)
+        prior_seed, post_seed = split_seed(seed, 2)
+        prior = self.img_step(state, action, sample, prior_seed)
         x = self.obs_out(tf.concat([prior["deter"], tf.cast(embed, tf.float32)], axis=-1))
         stats = self._stats(self.post_stats, x)
-        post = {"deter": prior["deter"], "stoch": self._sample(stats, sample), **stats}
+        post = {"deter": prior["deter"], "stoch": self._sample(stats, sample, post_seed), **stats}
         return post, prior
 
     # ---- sequences ---------------------------------------------------------------------------

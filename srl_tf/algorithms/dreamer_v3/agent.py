@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from srl_tf.algorithms import base
 from srl_tf.algorithms.dreamer_v3.model import Actor, ActorOptions, CoderOptions, MLPKind, ScalarHead, WorldModel
-from srl_tf.distributions import from_env_action, to_env_action
+from srl_tf.distributions import from_env_action, split_seed, to_env_action
 from srl_tf.functions import PercentileNormalizer, lambda_returns
 from srl_tf.memory.sequence import SequenceMemory
 
@@ -111,12 +111,45 @@ class Agent(base.OffPolicyAgent):
         rssm = {k: v.numpy() for k, v in self.rssm.initial(batch_size).items()}
         return {**rssm, "action": np.zeros((batch_size, self.spec.action_dim), np.float32)}
 
-    def _policy_fn(self, obs, state, prev_action, is_first, explore):
+    def _step(self, obs, state, prev_action, is_first, explore: bool, seed=None):
+        """One acting step: (the actor's action as the world model receives it (one-hot or in
+        [-1, 1]), the posterior RSSM state after ``obs``). Exploring, the latent and the action are
+        samples (``seed``: stateless, or None for TensorFlow's global generator); otherwise both are
+        modes, so that the deterministic policy draws no random numbers."""
+        latent_seed, action_seed = split_seed(seed, 2)
         embed = self.wm.coder.encode(obs)
-        post, _ = self.rssm.obs_step(state, prev_action, embed, is_first)
+        post, _ = self.rssm.obs_step(state, prev_action, embed, is_first, sample=explore, seed=latent_seed)
         feat = self.rssm.get_feat(post)
-        action = tf.cond(explore, lambda: self.actor.sample(feat)[0], lambda: self.actor.mode(feat))
+        action = self.actor.sample(feat, action_seed)[0] if explore else self.actor.mode(feat)
         return action, post
+
+    def _policy_fn(self, obs, state, prev_action, is_first, explore):
+        args = (obs, state, prev_action, is_first)
+        return tf.cond(explore, lambda: self._step(*args, True), lambda: self._step(*args, False))
+
+    def policy_graph(self, explore: bool = False) -> base.PolicyGraph:
+        """:meth:`_step` with the carry of :meth:`act` (RSSM state, previous action, is_first) and,
+        exploring, its random warm-up actions and action noise."""
+        cfg, spec = self.config, self.spec
+        random = explore and self.random_actions
+        noise = cfg.action_noise if explore and not spec.discrete else 0.0
+
+        def fn(obs, carry, seed):
+            step_seed, draw_seed = split_seed(seed, 2)
+            first = tf.cast(carry["is_first"], tf.float32)
+            state = {k: carry[k] for k in self._rssm_keys}
+            action, post = self._step(obs, state, carry["action"], first, explore, step_seed)
+            n = tf.shape(first)[0]
+            if random and spec.discrete:
+                action = tf.one_hot(tf.random.stateless_uniform([n], draw_seed, 0, spec.n_actions, tf.int32), spec.n_actions)
+            elif random:
+                action = base.uniform_actions(n, (spec.action_dim,), draw_seed)
+            elif noise > 0:
+                action = tf.clip_by_value(action + noise * tf.random.stateless_normal(tf.shape(action), draw_seed), -1.0, 1.0)
+            carry = {**carry, **post, "action": action}
+            return (tf.argmax(action, -1, output_type=tf.int32) if spec.discrete else action), carry
+
+        return base.PolicyGraph(fn, self._initial_carry(1))
 
     @property
     def warming_up(self) -> bool:

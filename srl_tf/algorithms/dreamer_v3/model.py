@@ -255,7 +255,8 @@ class Actor(keras.Model):
 
     :meth:`sample` returns (action, log-prob, entropy): the action is what the env and the world
     model receive (one-hot, or a vector in [-1, 1]) and carries gradients to the actor's weights
-    (straight-through for one-hot, reparameterised for continuous)."""
+    (straight-through for one-hot, reparameterised for continuous); ``seed``: a stateless seed, or
+    None for TensorFlow's global generator."""
 
     def __init__(self, options: ActorOptions, mlp: MLPKind, spec, feat_size: int, **kwargs):
         super().__init__(**kwargs)
@@ -279,16 +280,16 @@ class Actor(keras.Model):
         std = tf.nn.softplus(std + self.raw_init_std) + opt.min_std
         return tfd.TransformedDistribution(tfd.Independent(tfd.Normal(mean, std), 1), tfp.bijectors.Tanh())
 
-    def sample(self, feat) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    def sample(self, feat, seed=None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         dist = self.dist(feat)
         if self.discrete:
-            action = straight_through_sample(dist)
+            action = straight_through_sample(dist, seed)
             return action, dist.log_prob(tf.stop_gradient(action)), dist.entropy()
         if self.options.continuous_dist == "bounded_normal":
-            raw = dist.sample()
+            raw = dist.sample(seed=seed)
             action = raw + tf.stop_gradient(tf.clip_by_value(raw, -1.0, 1.0) - raw)
             return action, dist.log_prob(tf.stop_gradient(raw)), dist.entropy()
-        action, log_prob = tanh_normal_sample(dist)
+        action, log_prob = tanh_normal_sample(dist, seed)
         return action, log_prob, -log_prob  # one-sample entropy estimate
 
     def log_prob_entropy(self, feat, action) -> tuple[tf.Tensor, tf.Tensor]:
