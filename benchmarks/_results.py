@@ -72,6 +72,12 @@ def _git(*args: str) -> str:
         return ""
 
 
+# read when the benchmark starts (it imports this module first), not when it ends: files edited
+# while a long run goes on do not change the code that run had loaded
+_COMMIT_AT_START = _git("rev-parse", "HEAD")
+_DIRTY_AT_START = bool(_git("status", "--porcelain", "--untracked-files=no"))
+
+
 def command_line(argv: list[str] | None = None) -> str:
     argv = sys.argv if argv is None else argv
     script = os.path.relpath(os.path.abspath(argv[0]), ROOT) if argv else ""
@@ -94,8 +100,8 @@ def record(
     m["load_after"] = load_average()
     return {
         "command": command_line(argv),
-        "commit": _git("rev-parse", "HEAD"),
-        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "commit": _COMMIT_AT_START,
+        "dirty": _DIRTY_AT_START,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
         "time_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "seeds": list(seeds) if seeds is not None else sorted({r["seed"] for r in runs if "seed" in r}),
