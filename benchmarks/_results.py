@@ -141,6 +141,17 @@ def eval_curve(runner) -> list[list[float]]:
     return [[int(r["step"]), round(float(r["eval_reward0"]), 1)] for r in rows if r.get("eval_reward0") is not None]
 
 
+def mean_rows(result: dict) -> list[tuple[str, list[dict]]]:
+    """(label, runs) of the mean rows of a result: all seeds, or tuned-on and fresh seeds apart."""
+    runs, tuned = result["runs"], result["settings"].get("tuned_on_seeds") or []
+    fresh = [r for r in runs if r["seed"] not in tuned]
+    if not tuned or not fresh:
+        return [(f"mean of {len(runs)}", runs)]
+    on = [r for r in runs if r["seed"] in tuned]
+    return [(f"mean of seeds {', '.join(str(r['seed']) for r in on)} (tuned on)", on),
+            (f"mean of fresh seeds {', '.join(str(r['seed']) for r in fresh)}", fresh)]
+
+
 def machine_line(result: dict) -> str:
     """One line naming date, machine and load, for the caption under a table."""
     m = result["machine"]
