@@ -176,7 +176,7 @@ def plot(image: str, path: str) -> str:
     results = [(f, _results.read(f)) for f in files]
     envs = list(dict.fromkeys(r["settings"].get("env") or f.split("_")[-1] for f, r in results))
     fig, axes = plt.subplots(1, len(envs), figsize=(7.5 * len(envs) if len(envs) > 1 else 8, 4.3), squeeze=False)
-    styles = ["-", "--", ":", "-."]
+    styles = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3))]
     colours = plt.get_cmap("tab10").colors
     for i, (f, result) in enumerate(results):
         env = result["settings"].get("env") or f.split("_")[-1]
