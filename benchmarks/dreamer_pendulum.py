@@ -15,8 +15,9 @@ the first 1000.
 
 ``--speed`` times 60 full train steps (world model + imagination + actor + critic) after compilation
 on a stored batch; with ``--srl-framework PATH`` (an unpacked srl-framework 1.4.6 wheel) it also
-times that framework's dreamer_v3 with the same fields inside its own Runner (there the time also
-holds one env step and one action per train step, about 1 ms).
+times that framework's dreamer_v3 with the same fields through its own ``Runner.train``. The two
+figures are not like for like: the second also holds, per train step, one env step, one action (an
+eager Keras call there) and the runner's loop, whose cost has not been measured apart.
 Each run writes its history under runs/bench_dreamer/<preset>_s<seed> and prints a markdown row.
 Results: a learning invocation writes benchmarks/results/dreamer_<preset>_pendulum.json (or the file
 ``--result`` names, for variants with other learning rates or ``--set``), with each seed's
