@@ -152,6 +152,14 @@ PLOTS: dict[str, tuple[tuple[str, ...], str, str]] = {
 }
 
 
+# the env of result files that do not name it (ppo.py names its task)
+ENV_OF_TASK = {"cartpole": "CartPole-v1", "pendulum": "Pendulum-v1", "masked_cartpole": "CartPole-v1, velocities hidden"}
+
+
+def _env(result: dict) -> str:
+    return result["settings"].get("env") or ENV_OF_TASK[result["settings"]["task"]]
+
+
 def available(files: tuple[str, ...]) -> bool:
     return all(os.path.exists(_results.path(f)) for f in files)
 
@@ -174,12 +182,12 @@ def plot(image: str, path: str) -> str:
 
     files, title, kind = PLOTS[image]
     results = [(f, _results.read(f)) for f in files]
-    envs = list(dict.fromkeys(r["settings"].get("env") or f.split("_")[-1] for f, r in results))
+    envs = list(dict.fromkeys(_env(r) for _, r in results))
     fig, axes = plt.subplots(1, len(envs), figsize=(7.5 * len(envs) if len(envs) > 1 else 8, 4.3), squeeze=False)
     styles = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3))]
     colours = plt.get_cmap("tab10").colors
     for i, (f, result) in enumerate(results):
-        env = result["settings"].get("env") or f.split("_")[-1]
+        env = _env(result)
         ax = axes[0][envs.index(env)]
         for j, run in enumerate(result["runs"]):
             if kind == "eval":
