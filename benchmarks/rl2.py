@@ -69,6 +69,26 @@ def run(family: str, seed: int, scale: float, trials: int, out: str):
     return runner.step, wall, evaluate_trials(runner, trials=trials), _results.eval_curve(runner)
 
 
+def table(results: list[dict]) -> str:
+    """The docs table of one or more result files of this script (one row per family)."""
+    lines = ["| task | env steps | seeds | held-out return per trial per seed | mean | mean per episode of a trial | target |",
+             "|---|---|---|---|---|---|---|"]
+    for result in results:
+        family = result["settings"]["family"]
+        label, reference = FAMILIES[family][0], FAMILIES[family][5]
+        runs = result["runs"]
+        per_trial = [r["held_out_return_per_trial"] for r in runs]
+        curve = np.mean([r["held_out_return_per_episode"] for r in runs], axis=0)
+        lines.append(f"| RL² PPO {label} | {runs[0]['env_steps']} | {', '.join(str(r['seed']) for r in runs)} | "
+                     f"{', '.join(f'{x:.2f}' for x in per_trial)} | {np.mean(per_trial):.2f} | "
+                     f"{' → '.join(f'{c:.2f}' for c in curve)} | {reference} |")
+    lines.append("")
+    for result in results:
+        lines.append(f"{result['settings']['family']}: `{result['command']}`, {result['settings']['trials']} held-out trials "
+                     f"per seed, {_results.machine_line(result)}.  ")
+    return "\n".join(lines).rstrip()
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--family", choices=list(FAMILIES), required=True)
