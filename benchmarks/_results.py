@@ -75,7 +75,8 @@ def _git(*args: str) -> str:
 # read when the benchmark starts (it imports this module first), not when it ends: files edited
 # while a long run goes on do not change the code that run had loaded
 _COMMIT_AT_START = _git("rev-parse", "HEAD")
-_DIRTY_AT_START = bool(_git("status", "--porcelain", "--untracked-files=no"))
+# (result files themselves do not count: writing one does not change what the next run executes)
+_DIRTY_AT_START = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"))
 
 
 def command_line(argv: list[str] | None = None) -> str:
