@@ -68,6 +68,12 @@ def _summary_row(name: str, result: dict) -> str:
         return "\n".join(rows)
     runs = result["runs"]
     seeds = len(runs)
+    if name == "rl2_bandits":
+        per_trial = [r["held_out_return_per_trial"] for r in runs]
+        verdict = "met" if _mean(per_trial) >= 6.5 else "missed"
+        return (f"| RL² bandits, 5 arms × 10 pulls, 1M env steps, {seeds} seeds | held-out return per trial "
+                f"{' / '.join(f'{x:.2f}' for x in per_trial)} (mean {_mean(per_trial):.2f}; random 5.0, UCB1 ≈ 6.7) "
+                f"| ≥ 6.5: **{verdict}** | [PPO](benchmarks/ppo.md) |")
     finals = [r["final_eval"] for r in runs]
     per_seed = " / ".join(f"{x:.1f}" for x in finals)
     if name == "dqn_cartpole":
@@ -109,12 +115,13 @@ def _summary_row(name: str, result: dict) -> str:
 
 SUMMARY_FILES = ("dqn_cartpole", "reinforce_cartpole", "reinforce_baseline_cartpole", "actor_critic_cartpole",
                  "ppo_cartpole", "ppo_pendulum", "gru_ppo_masked_cartpole", "sac_pendulum", "td3_pendulum",
-                 "ddpg_pendulum", "sac_halfcheetah")
+                 "ddpg_pendulum", "sac_halfcheetah", "rl2_bandits")
 
 
 def summary() -> str:
     """The learning results of every result file there is (the summary on docs/benchmarks.md)."""
-    lines = ["| task | result (final evaluation, 10 deterministic episodes) | target | page |", "|---|---|---|---|"]
+    lines = ["| task | result (final evaluation, 10 deterministic episodes, unless the row says otherwise) | target | page |",
+             "|---|---|---|---|"]
     dates = []
     for name in SUMMARY_FILES:
         if os.path.exists(_results.path(name)):
@@ -135,11 +142,13 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "actor_critic": (("actor_critic_cartpole",), _many("cartpole")),
     "pendulum": (("sac_pendulum", "td3_pendulum", "ddpg_pendulum"), _many("continuous")),
     "ppo": (("ppo_cartpole", "ppo_pendulum"), _many("ppo")),
+    "rl2_bandits": (("rl2_bandits",), _many("rl2")),
     "summary": ((), lambda _: summary()),
 }
 
 # file in docs/images: (result files, title, what to plot) -- "eval": evaluation return against env
-# steps, "train": training-episode return against episode (moving mean over 5)
+# steps, "train": training-episode return against episode (moving mean over 5), "adaptation": RL²'s
+# held-out return of each episode of a trial
 PLOTS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "cartpole_eval.png": (("dqn_cartpole", "reinforce_cartpole", "reinforce_baseline_cartpole", "actor_critic_cartpole"),
                           "CartPole-v1: evaluation return (10 deterministic episodes)", "eval"),
@@ -149,15 +158,18 @@ PLOTS: dict[str, tuple[tuple[str, ...], str, str]] = {
                           "Pendulum-v1: evaluation return (10 deterministic episodes)", "eval"),
     "ppo_eval.png": (("ppo_cartpole", "ppo_pendulum"), "PPO: evaluation return (10 deterministic episodes)", "eval"),
     "halfcheetah_sac_train.png": (("sac_halfcheetah",), "SAC HalfCheetah-v5: training return", "train"),
+    "rl2_bandits_adaptation.png": (("rl2_bandits",), "RL² bandits: held-out return per pull within a trial", "adaptation"),
 }
 
 
 # the env of result files that do not name it (ppo.py names its task)
-ENV_OF_TASK = {"cartpole": "CartPole-v1", "pendulum": "Pendulum-v1", "masked_cartpole": "CartPole-v1, velocities hidden"}
+ENV_OF_TASK = {"cartpole": "CartPole-v1", "pendulum": "Pendulum-v1", "masked_cartpole": "CartPole-v1, velocities hidden",
+               "bandits": "bandits", "navigation": "navigation"}
 
 
 def _env(result: dict) -> str:
-    return result["settings"].get("env") or ENV_OF_TASK[result["settings"]["task"]]
+    settings = result["settings"]
+    return settings.get("env") or ENV_OF_TASK[settings.get("task") or settings["family"]]
 
 
 def available(files: tuple[str, ...]) -> bool:
@@ -192,13 +204,16 @@ def plot(image: str, path: str) -> str:
         for j, run in enumerate(result["runs"]):
             if kind == "eval":
                 x, y = zip(*run["eval_curve"]) if run["eval_curve"] else ((), ())
+            elif kind == "adaptation":
+                y = run["held_out_return_per_episode"]
+                x = np.arange(1, len(y) + 1)
             else:
                 y = np.convolve(run["train_returns"], np.ones(5) / 5, mode="valid") if len(run["train_returns"]) >= 5 else run["train_returns"]
                 x = np.arange(1, len(y) + 1)
             ax.plot(x, y, ls=styles[j % len(styles)], color=colours[i % len(colours)], lw=1.2,
                     label=f"{f.removesuffix('_' + env.split('-')[0].lower())} seed {run['seed']}")
     for env, ax in zip(envs, axes[0]):
-        ax.set_xlabel("env steps" if kind == "eval" else "training episode")
+        ax.set_xlabel({"eval": "env steps", "train": "training episode", "adaptation": "episode of the trial"}[kind])
         ax.set_ylabel("return")
         ax.set_title(env if len(envs) > 1 else title, fontsize=10)
         ax.grid(alpha=0.3)
