@@ -25,7 +25,7 @@ MARKED = report.marked_tables()
 def test_the_docs_mark_tables():
     # the markers themselves must be found, or every table test below would pass by having nothing to check
     names = {name for _, name, _ in MARKED}
-    assert {"main_job", "checkpoint_cost"} <= names, names
+    assert {"main_job", "checkpoint_cost", "summary"} <= names, names
 
 
 def test_every_table_marker_is_closed():
