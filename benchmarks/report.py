@@ -74,6 +74,14 @@ def _summary_row(name: str, result: dict) -> str:
         return (f"| RL² bandits, 5 arms × 10 pulls, 1M env steps, {seeds} seeds | held-out return per trial "
                 f"{' / '.join(f'{x:.2f}' for x in per_trial)} (mean {_mean(per_trial):.2f}; random 5.0, UCB1 ≈ 6.7) "
                 f"| ≥ 6.5: **{verdict}** | [PPO](benchmarks/ppo.md) |")
+    if name == "rl2_navigation":
+        per_trial = [r["held_out_return_per_trial"] for r in runs]
+        curve = [_mean(ep) for ep in zip(*(r["held_out_return_per_episode"] for r in runs))]
+        rising = curve[1] > curve[0]  # the second episode gains on the first once the goal has been found
+        return (f"| RL² point navigation, 3 × 20 steps, 1M env steps, {seeds} seeds | held-out return per trial "
+                f"{' / '.join(f'{x:.2f}' for x in per_trial)} (mean {_mean(per_trial):.2f}); per episode of a trial "
+                f"{' → '.join(f'{c:.2f}' for c in curve)} | a rising curve: **{'met' if rising else 'missed'}** "
+                "| [PPO](benchmarks/ppo.md) |")
     finals = [r["final_eval"] for r in runs]
     per_seed = " / ".join(f"{x:.1f}" for x in finals)
     if name == "dqn_cartpole":
@@ -115,7 +123,7 @@ def _summary_row(name: str, result: dict) -> str:
 
 SUMMARY_FILES = ("dqn_cartpole", "reinforce_cartpole", "reinforce_baseline_cartpole", "actor_critic_cartpole",
                  "ppo_cartpole", "ppo_pendulum", "gru_ppo_masked_cartpole", "sac_pendulum", "td3_pendulum",
-                 "ddpg_pendulum", "sac_halfcheetah", "rl2_bandits")
+                 "ddpg_pendulum", "sac_halfcheetah", "rl2_bandits", "rl2_navigation")
 
 
 def summary() -> str:
@@ -143,6 +151,7 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "pendulum": (("sac_pendulum", "td3_pendulum", "ddpg_pendulum"), _many("continuous")),
     "ppo": (("ppo_cartpole", "ppo_pendulum"), _many("ppo")),
     "rl2_bandits": (("rl2_bandits",), _many("rl2")),
+    "rl2_navigation": (("rl2_navigation",), _many("rl2")),
     "summary": ((), lambda _: summary()),
 }
 
@@ -159,6 +168,8 @@ PLOTS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "ppo_eval.png": (("ppo_cartpole", "ppo_pendulum"), "PPO: evaluation return (10 deterministic episodes)", "eval"),
     "halfcheetah_sac_train.png": (("sac_halfcheetah",), "SAC HalfCheetah-v5: training return", "train"),
     "rl2_bandits_adaptation.png": (("rl2_bandits",), "RL² bandits: held-out return per pull within a trial", "adaptation"),
+    "rl2_navigation_adaptation.png": (("rl2_navigation",), "RL² point navigation: held-out return per episode within a trial",
+                                      "adaptation"),
 }
 
 
