@@ -1,4 +1,4 @@
-"""The record every benchmark writes to ``benchmarks/results/<name>.json``, and the helpers that read it.
+"""The record every benchmark writes to ``benchmarks/results/<name>.json``, and the functions that read it.
 
 A record says how its figures were obtained: the command line, the git commit (and whether the
 working tree had uncommitted changes), the UTC date, the seeds, the machine (CPU model, cores,
