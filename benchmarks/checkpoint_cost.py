@@ -8,34 +8,24 @@ Each case first collects experience, then writes and loads a checkpoint ``--repe
 median is reported). Training is sparse while collecting (every 256 or 1000 env steps): the size and
 the time of a checkpoint depend on the networks and on how full the memory is, not on how much was
 trained. The overhead of a 10-minute interval is the write time divided by 600 s. Results go to
-``benchmarks/results/checkpoint_cost.json`` with the command, commit, date and machine.
+``benchmarks/results/checkpoint_cost.json`` with the command, commit, date, machine and package versions.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "load_1min": load[0] if load else None}
+import _results  # noqa: E402
 
 
 def dqn_runner():
@@ -128,26 +118,15 @@ def main():
     p.add_argument("--table", action="store_true", help="only print the table of the result file --out")
     args = p.parse_args()
     if args.table:
-        with open(args.out, encoding="utf-8") as f:
-            print(table(json.load(f)))
+        print(table(_results.read(args.out)))
         return
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    before = machine()
+    before = _results.machine()
     rows = []
     for name in args.cases:
         steps = args.sac_steps if name == "sac" else CASES[name][1]
         rows.append(measure(name, steps, args.repeats))
-    result = {
-        "command": "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
-        "commit": commit,
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": before,
-        "load_after": machine()["load_1min"],
-        "results": rows,
-    }
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
+    result = _results.record(rows, machine_before=before, seeds=[0], settings={"repeats": args.repeats})
+    _results.write(args.out, result)
     print(table(result))
 
 
@@ -157,15 +136,13 @@ def table(result: dict) -> str:
         "| case | env steps | transitions stored | model weights | size: TF state + arrays (MB) | write (s) | load (s) | overhead at a 10-min interval |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for r in result["results"]:
+    for r in result.get("runs", result.get("results")):  # "results" in records written before _results.py
         lines.append(
             f"| {r['case']} | {r['env_steps']:,} | {r['memory_stored']:,} | {r['parameters']:,} | "
             f"{r['size_mb']}: {r['tf_state_mb']} + {r['arrays_mb']} | {r['write_median_s']} | {r['load_median_s']} | "
             f"{100 * r['overhead_at_10_min']:.3f} % |"
         )
-    m = result["machine"]
-    lines.append(f"\n{result['date']}, {m['cpu']}, {m['cores']} cores, load {m['load_1min']:.1f} before and "
-                 f"{result['load_after']:.1f} after; medians of the repeats in the result file.")
+    lines.append(f"\n{_results.machine_line(result)}; medians of the repeats in the result file.")
     return "\n".join(lines)
 
 

@@ -6,7 +6,8 @@
 Settings (RL-Zoo CartPole DQN): batch 64, 256x256 MLP, Adam 2.3e-3, buffer 100k, 1000 warm-up
 steps, train every 256 env steps with 128 gradient steps, ε 1 → 0.04 over 16% of the run, target
 copied before every training burst. Wall time includes compilation / start-up; env steps/s are
-whole-run figures. Both frameworks use the machine's default thread settings.
+whole-run figures over the env steps each framework took. Both frameworks use the machine's default
+thread settings. Result: benchmarks/results/dqn_speed.json.
 """
 
 import os
@@ -32,7 +33,7 @@ def run_srl_tf(steps: int, seed: int):
     t = time.time()
     runner.train(max_steps=steps, progress=False)
     wall = time.time() - t
-    return wall, runner.agent.train_count, float(np.mean(runner.evaluate(10)))
+    return wall, runner.agent.train_count, float(np.mean(runner.evaluate(10))), runner.step
 
 
 def run_sb3(steps: int, seed: int):
@@ -50,8 +51,8 @@ def run_sb3(steps: int, seed: int):
     model.learn(steps)
     wall = time.time() - t
     mean, _ = evaluate_policy(model, gym.make("CartPole-v1"), n_eval_episodes=10, deterministic=True)
-    return wall, model._n_updates, float(mean)
+    return wall, model._n_updates, float(mean), model.num_timesteps
 
 
 if __name__ == "__main__":
-    compare(run_srl_tf, run_sb3, default_steps=30_000)
+    compare(run_srl_tf, run_sb3, default_steps=30_000, name="dqn_speed")

@@ -15,9 +15,13 @@ the first 1000.
 
 ``--speed`` times 60 full train steps (world model + imagination + actor + critic) after compilation
 on a stored batch; with ``--srl-framework PATH`` (an unpacked srl-framework 1.4.6 wheel) it also
-times that framework's dreamer_v3 with the same fields inside its own Runner (there the time also
-holds one env step and one action per train step, about 1 ms).
+times that framework's dreamer_v3 with the same fields through its own ``Runner.train``. The two
+figures are not like for like: the second also holds, per train step, one env step, one action (an
+eager Keras call there) and the runner's loop, whose cost has not been measured apart.
 Each run writes its history under runs/bench_dreamer/<preset>_s<seed> and prints a markdown row.
+Results: a learning invocation writes benchmarks/results/dreamer_<preset>_pendulum.json (or the file
+``--result`` names, for variants with other learning rates or ``--set``), with each seed's
+evaluation curve; ``--speed`` writes benchmarks/results/dreamer_speed.json.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _results  # noqa: E402
 
 LAYERS = ("reward_layer_sizes", "cont_layer_sizes", "critic_layer_sizes", "actor_layer_sizes", "encoder_decoder_mlp")
 
@@ -148,16 +156,15 @@ def inspect_actor(checkpoint: str, preset: str, overrides: dict, episodes: int =
     env = gym.make("Pendulum-v1")
     for ep in range(episodes):
         obs, _ = env.reset(seed=100 + ep)
-        state, first = agent.initial_state(1), np.ones(1, bool)
+        carry = agent.initial_carry(1)
         means, stds, actions, ret = [], [], [], 0.0
         for _ in range(200):
-            action = agent.act(obs[None].astype(np.float32), explore=False, state=state, is_first=first)
-            first = np.zeros(1, bool)
-            feat = agent.rssm.get_feat({k: tf.convert_to_tensor(v) for k, v in state["rssm"].items()})
+            action, carry, _ = agent.act(obs[None].astype(np.float32), carry, explore=False)
+            feat = agent.rssm.get_feat({k: tf.convert_to_tensor(carry[k]) for k in agent.rssm.initial(1)})
             normal = agent.actor.dist(feat).distribution.distribution
             means.append(float(normal.loc[0, 0]))
             stds.append(float(normal.scale[0, 0]))
-            actions.append(float(state["action"][0, 0]))
+            actions.append(float(carry["action"][0, 0]))
             obs, reward, _, _, _ = env.step(action[0])
             ret += reward
         m, sd, a = np.abs(means), np.array(stds), np.abs(actions)
@@ -204,6 +211,8 @@ def main():
     p.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
                    help="config fields set after the preset and the sizes, e.g. actor_min_std=0.1")
     p.add_argument("--out", default="runs/bench_dreamer")
+    p.add_argument("--result", default="", help="result file (default benchmarks/results/dreamer_<preset>_pendulum.json, "
+                                                   "or dreamer_speed.json with --speed)")
     p.add_argument("--speed", action="store_true")
     p.add_argument("--srl-framework", default="", help="folder holding an unpacked srl-framework wheel")
     p.add_argument("--plot", default="", metavar="PNG", help="plot the evaluation curves of --dirs into PNG and stop")
@@ -222,27 +231,42 @@ def main():
         print(plot(args.plot, args.dirs, args.target))
         return
 
+    before = _results.machine()
+    settings = {"lrs": list(args.lrs), "set": args.set, "eval_interval": args.eval_interval}
     if args.speed:
+        cases = []
         for preset in args.presets:
             ms = speed(preset, overrides=parse_overrides(args.set))
+            cases.append({"case": f"srl_tf dreamer {preset}", "ms_per_train_step": round(ms, 1),
+                          "timed": "the compiled train step alone, on a stored batch"})
             print(f"srl_tf dreamer {preset}: {ms:.1f} ms per full train step", flush=True)
         if args.srl_framework:
             out = subprocess.run([sys.executable, "-c", SRL_SCRIPT, args.srl_framework], capture_output=True, text=True)
             ms = [line.split()[1] for line in out.stdout.splitlines() if line.startswith("SRL_MS")]
             print(f"srl-framework dreamer_v3: {float(ms[0]):.1f} ms per train step" if ms else out.stderr[-2000:])
+            if ms:
+                cases.append({"case": "srl-framework dreamer_v3", "ms_per_train_step": round(float(ms[0]), 1),
+                              "timed": "Runner.train per train step: also one env step, one action, its loop"})
+        _results.write(args.result or "dreamer_speed", _results.record(cases, seeds=[0], machine_before=before, settings=settings))
         return
 
     rows = []
     for preset in args.presets:
         steps = args.steps or (30_000 if preset == "v3" else 50_000)
+        runs = []
         for seed in args.seeds:
             evals, final, wall, rss, trains = learn(preset, seed, steps, args.out, args.eval_interval, tuple(args.lrs),
                                                    parse_overrides(args.set))
             best = max(e for _, e in evals)
             curve = ", ".join(f"{s // 1000}k: {e:.0f}" for s, e in evals)
             rows.append((preset, seed, steps, best, final, wall, rss, trains))
+            runs.append({"seed": seed, "env_steps": steps, "best_eval": round(best, 1), "final_eval": round(final, 1),
+                         "train_steps": int(trains), "train_steps_per_s": round(trains / wall, 2), "wall_s": round(wall, 1),
+                         "peak_rss_mb": round(rss), "eval_curve": [[int(s), round(float(e), 1)] for s, e in evals]})
             print(f"{preset} seed {seed}: best eval {best:.1f}, final eval {final:.1f}, {wall:.0f}s, "
                   f"{trains / wall:.1f} train steps/s, peak RSS {rss:.0f} MB\n  evals: {curve}", flush=True)
+        result = _results.record(runs, seeds=args.seeds, machine_before=before, settings={"preset": preset, **settings})
+        _results.write(args.result if args.result and len(args.presets) == 1 else f"dreamer_{preset}_pendulum", result)
     print("\n| preset | seed | env steps | best eval (10 ep) | final eval (10 ep) | train steps/s | wall s | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|")
     for preset, seed, steps, best, final, wall, rss, trains in rows:

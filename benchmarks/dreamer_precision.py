@@ -11,6 +11,7 @@ Prints, on the machine it runs on:
 Each whole-step case runs in a process of its own, so the bfloat16 layer patch touches nothing else;
 the cases take turns ``--repeats`` times and the median and range are printed, since one process's
 figure moves by 10 % or more from one run to the next on a shared machine.
+Result: benchmarks/results/dreamer_precision.json.
 """
 
 from __future__ import annotations
@@ -92,9 +93,16 @@ def main():
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
     import tensorflow as tf
 
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import _results
+
+    before = _results.machine()
+    products = []
     print("| one 2880x512 @ 512x512 product | ms, tf.function | ms, XLA |\n|---|---|---|")
     for name, dtype in (("float32", tf.float32), ("bfloat16", tf.bfloat16)):
-        print(f"| {name} | {matmul_ms(dtype, False):.2f} | {matmul_ms(dtype, True):.2f} |", flush=True)
+        plain, xla = matmul_ms(dtype, False), matmul_ms(dtype, True)
+        products.append({"dtype": name, "ms_tf_function": round(plain, 3), "ms_xla": round(xla, 3)})
+        print(f"| {name} | {plain:.2f} | {xla:.2f} |", flush=True)
     times: dict[str, list[float]] = {name: [] for name in CASES}
     for _ in range(args.repeats):
         for name, case in CASES.items():
@@ -108,6 +116,9 @@ def main():
             print(f"| {name} | {statistics.median(ms):.1f} | {min(ms):.1f} to {max(ms):.1f} |", flush=True)
         else:
             print(f"| {name} | failed | |", flush=True)
+    runs = [{"case": name, "ms_per_step": [round(x, 1) for x in ms]} for name, ms in times.items()]
+    _results.write("dreamer_precision", _results.record(runs, seeds=[0], machine_before=before,
+                                                        settings={"repeats": args.repeats, "products": products}))
 
 
 if __name__ == "__main__":

@@ -16,10 +16,8 @@ commit, date and machine.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +25,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from checkpoint_cost import dir_size, machine  # noqa: E402
+import _results  # noqa: E402
+from checkpoint_cost import dir_size  # noqa: E402
 
 
 def dqn_runner():
@@ -134,24 +133,17 @@ def main():
     p.add_argument("--table", action="store_true", help="only print the table of the result file --out")
     args = p.parse_args()
     if args.table:
-        with open(args.out, encoding="utf-8") as f:
-            print(table(json.load(f)))
+        print(table(_results.read(args.out)))
         return
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    before = machine()
-    results = [measure(name, args.calls) for name in args.cases]
-    result = {
-        "command": "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
-        "commit": commit,
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": before,
-        "load_after": machine()["load_1min"],
-        "results": results,
-    }
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
+    before = _results.machine()
+    runs = [measure(name, args.calls) for name in args.cases]
+    result = _results.record(runs, machine_before=before, seeds=[0], settings={"calls": args.calls})
+    _results.write(args.out, result)
     print(table(result))
+
+
+def _runs(result: dict) -> list[dict]:
+    return result["runs"] if "runs" in result else result["results"]
 
 
 def table(result: dict) -> str:
@@ -160,7 +152,7 @@ def table(result: dict) -> str:
         "| case | acting with | size (KB) | time per action, batch 1 (µs, median) | action as agent.act's |",
         "|---|---|---|---|---|",
     ]
-    for case in result["results"]:
+    for case in _runs(result):
         discrete = case["case"] == "dqn"
         for r in case["rows"]:
             size = "—" if r["size_kb"] is None else f"{r['size_kb']:,}"
@@ -172,8 +164,9 @@ def table(result: dict) -> str:
                 f"{r['median_us']:,} | {same} |"
             )
     m = result["machine"]
+    before, after = _results.loads(result)
     lines.append(f"\n{result['date']}, {m['cpu']}, {m['cores']} cores shared with other jobs, load "
-                 f"{m['load_1min']:.1f} before and {result['load_after']:.1f} after; {result['results'][0]['calls']:,} "
+                 f"{before:.1f} before and {after:.1f} after; {_runs(result)[0]['calls']:,} "
                  "calls per way, 90th percentiles in the result file.")
     return "\n".join(lines)
 

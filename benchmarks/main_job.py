@@ -8,9 +8,7 @@ and of the best-evaluated weights, and the wall time, into benchmarks/results/ma
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +18,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 sys.path.insert(0, HERE)
+
+import _results  # noqa: E402
 
 
 def run(seed: int, steps: int) -> dict:
@@ -44,14 +44,11 @@ def table(result: dict) -> str:
     lines = ["| seed | last weights | best weights | training time (s) |", "|---|---|---|---|"]
     for r in result["runs"]:
         lines.append(f"| {r['seed']} | {r['last']:.1f} | {r['best']:.1f} | {r['train_seconds']:.0f} |")
-    m = result["machine"]
-    lines.append(f"\nMean of 10 deterministic episodes each; {result['date']}, {m['cpu']}, {m['cores']} cores, load {m['load_1min']:.1f}.")
+    lines.append(f"\nMean of 10 deterministic episodes each; {_results.machine_line(result)}.")
     return "\n".join(lines)
 
 
 def main():
-    from checkpoint_cost import machine
-
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--steps", type=int, default=50_000)
@@ -59,27 +56,16 @@ def main():
     p.add_argument("--table", action="store_true")
     args = p.parse_args()
     if args.table:
-        with open(args.out, encoding="utf-8") as f:
-            print(table(json.load(f)))
+        print(table(_results.read(args.out)))
         return
-    before = machine()
+    before = _results.machine()
     runs = []
     for seed in args.seeds:
         runs.append(run(seed, args.steps))
         r = runs[-1]
         print(f"seed {seed}: last {r['last']:.1f}, best {r['best']:.1f}, {r['train_seconds']:.0f}s", flush=True)
-    result = {
-        "command": "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
-        "commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": before,
-        "load_after": machine()["load_1min"],
-        "steps": args.steps,
-        "runs": runs,
-    }
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
+    result = _results.record(runs, seeds=args.seeds, machine_before=before, settings={"steps": args.steps})
+    _results.write(args.out, result)
     print(table(result))
 
 

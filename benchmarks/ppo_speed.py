@@ -5,7 +5,8 @@
 
 Settings (SB3's PPO defaults): one env, rollout 2048 steps, minibatch 64, 10 epochs, Adam 3e-4,
 two 64-unit tanh layers for policy and value. Wall time includes compilation / start-up; env steps/s
-are whole-run figures. Both frameworks use the machine's default thread settings.
+are whole-run figures over the env steps each framework took. Both frameworks use the machine's default
+thread settings. Result: benchmarks/results/ppo_speed.json.
 """
 
 import os
@@ -29,7 +30,7 @@ def run_srl_tf(steps: int, seed: int):
     t = time.time()
     runner.train(max_steps=steps, progress=False)
     wall = time.time() - t
-    return wall, runner.agent.train_count, float(np.mean(runner.evaluate(10)))
+    return wall, runner.agent.train_count, float(np.mean(runner.evaluate(10))), runner.step
 
 
 def run_sb3(steps: int, seed: int):
@@ -46,8 +47,8 @@ def run_sb3(steps: int, seed: int):
     model.learn(steps)
     wall = time.time() - t
     mean, _ = evaluate_policy(model, gym.make("CartPole-v1"), n_eval_episodes=10, deterministic=True)
-    return wall, model._n_updates * (2048 // 64), float(mean)
+    return wall, model._n_updates * (2048 // 64), float(mean), model.num_timesteps
 
 
 if __name__ == "__main__":
-    compare(run_srl_tf, run_sb3, default_steps=50_000)
+    compare(run_srl_tf, run_sb3, default_steps=50_000, name="ppo_speed")

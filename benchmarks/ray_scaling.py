@@ -14,15 +14,15 @@ many CPUs as the largest case has actors is started for all cases. Results go to
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import subprocess
 import sys
 import time
 
 import gymnasium as gym
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _results  # noqa: E402
 
 
 class SleepEnv(gym.Env):
@@ -43,17 +43,6 @@ class SleepEnv(gym.Env):
         self.t += 1
         obs = self.np_random.uniform(-1, 1, 4).astype(np.float32)
         return obs, float(action == 1), False, self.t >= 200, {}
-
-
-def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "load_1min": load[0] if load else None}
 
 
 def runner(sleep_s: float):
@@ -103,13 +92,11 @@ def main():
     p.add_argument("--table", action="store_true", help="only print the table of the result file --out")
     args = p.parse_args()
     if args.table:
-        with open(args.out, encoding="utf-8") as f:
-            print(table(json.load(f)))
+        print(table(_results.read(args.out)))
         return
     import ray
 
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    before = machine()
+    before = _results.machine()
     source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ray.init(
         num_cpus=max(args.actors),
@@ -125,19 +112,14 @@ def main():
             print(rows[-1], flush=True)
     finally:
         ray.shutdown()
-    result = {
-        "command": "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
-        "commit": commit,
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": before,
-        "load_after": machine()["load_1min"],
-        "sleep_ms": args.sleep_ms,
-        "results": rows,
-    }
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
+    settings = {"sleep_ms": args.sleep_ms, "seconds": args.seconds}
+    result = _results.record(rows, machine_before=before, seeds=[0], settings=settings)
+    _results.write(args.out, result)
     print(table(result))
+
+
+def _runs(result: dict) -> list[dict]:
+    return result["runs"] if "runs" in result else result["results"]
 
 
 def table(result: dict) -> str:
@@ -146,17 +128,18 @@ def table(result: dict) -> str:
         "| how | env steps measured | env steps/s | gradient steps/s | speed-up over one actor |",
         "|---|---|---|---|---|",
     ]
-    one = next((r["env_steps_per_s"] for r in result["results"] if r["actors"] == 1), None)
-    for r in result["results"]:
+    one = next((r["env_steps_per_s"] for r in _runs(result) if r["actors"] == 1), None)
+    for r in _runs(result):
         how = "train(), one process" if r["actors"] == 0 else f"train_mp(actor_num={r['actors']})"
         speed = f"{r['env_steps_per_s'] / one:.2f}x" if one and r["actors"] else "-"
         lines.append(
             f"| {how} | {r['env_steps']:,} | {r['env_steps_per_s']} | {r['gradient_steps_per_s']} | {speed} |"
         )
     m = result["machine"]
+    before, after = _results.loads(result)
     lines.append(
-        f"\n{result['date']}, {m['cpu']}, {m['cores']} cores shared with other work, load {m['load_1min']:.1f} "
-        f"before and {result['load_after']:.1f} after; env step {result['sleep_ms']:g} ms of sleep."
+        f"\n{result['date']}, {m['cpu']}, {m['cores']} cores shared with other work, load {before:.1f} "
+        f"before and {after:.1f} after; env step {(result.get('settings') or result)['sleep_ms']:g} ms of sleep."
     )
     return "\n".join(lines)
 

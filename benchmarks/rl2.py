@@ -13,7 +13,9 @@
 Every seed is evaluated on the same held-out tasks (``srl_tf.envs.meta.HELD_OUT_TASK_SEED``) with the
 sampling policy. Each run writes its history to <out>/<family>_s<seed>; the script writes the
 adaptation curves of all seeds to <out>/<family>_adaptation.png and prints a markdown row for
-docs/benchmarks.md (results of 1M-step runs there).
+docs/benchmarks.md (results of 1M-step runs there). Result: benchmarks/results/rl2_<family>.json
+(rl2_bandits.json, rl2_navigation.json) with each seed's held-out return per episode of a trial and
+its evaluation curve.
 """
 
 import argparse
@@ -24,7 +26,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import _results  # noqa: E402
 from bandits_rl2_ppo import NUM_ENVS as BANDIT_ENVS  # noqa: E402
 from bandits_rl2_ppo import bandit_env, rl2_bandit_config  # noqa: E402
 from navigation_rl2_ppo import NUM_ENVS as NAVIGATION_ENVS  # noqa: E402
@@ -62,7 +66,27 @@ def run(family: str, seed: int, scale: float, trials: int, out: str):
     t = time.time()
     runner.train(max_steps=steps, progress=False)
     wall = time.time() - t
-    return runner.step, wall, evaluate_trials(runner, trials=trials)
+    return runner.step, wall, evaluate_trials(runner, trials=trials), _results.eval_curve(runner)
+
+
+def table(results: list[dict]) -> str:
+    """The docs table of one or more result files of this script (one row per family)."""
+    lines = ["| task | env steps | seeds | held-out return per trial per seed | mean | mean per episode of a trial | target |",
+             "|---|---|---|---|---|---|---|"]
+    for result in results:
+        family = result["settings"]["family"]
+        label, reference = FAMILIES[family][0], FAMILIES[family][5]
+        runs = result["runs"]
+        per_trial = [r["held_out_return_per_trial"] for r in runs]
+        curve = np.mean([r["held_out_return_per_episode"] for r in runs], axis=0)
+        lines.append(f"| RL² PPO {label} | {runs[0]['env_steps']} | {', '.join(str(r['seed']) for r in runs)} | "
+                     f"{', '.join(f'{x:.2f}' for x in per_trial)} | {np.mean(per_trial):.2f} | "
+                     f"{' → '.join(f'{c:.2f}' for c in curve)} | {reference} |")
+    lines.append("")
+    for result in results:
+        lines.append(f"{result['settings']['family']}: `{result['command']}`, {result['settings']['trials']} held-out trials "
+                     f"per seed, {_results.machine_line(result)}.  ")
+    return "\n".join(lines).rstrip()
 
 
 def main():
@@ -74,12 +98,16 @@ def main():
     p.add_argument("--out", default="runs/bench_rl2")
     args = p.parse_args()
     label, *_, reference = FAMILIES[args.family]
-    per_trial, curves, returns = [], [], {}
+    before = _results.machine()
+    per_trial, curves, returns, runs = [], [], {}, []
     for seed in args.seeds:
-        steps, wall, r = run(args.family, seed, args.steps_scale, args.trials, args.out)
+        steps, wall, r, eval_curve = run(args.family, seed, args.steps_scale, args.trials, args.out)
         returns[f"seed {seed}"] = r
         per_trial.append(r.sum(axis=1).mean())
         curves.append(r.mean(axis=0))
+        runs.append({"seed": seed, "env_steps": int(steps), "wall_s": round(wall, 1),
+                     "held_out_return_per_trial": round(float(per_trial[-1]), 3),
+                     "held_out_return_per_episode": [round(float(c), 3) for c in curves[-1]], "eval_curve": eval_curve})
         line = f"{args.family} seed {seed}: {steps} steps in {wall:.0f}s ({steps / wall:.0f} steps/s), held-out mean return per trial {per_trial[-1]:.2f}"
         if args.family == "navigation":
             line += "; per episode " + ", ".join(f"ep{i + 1} {c:.2f}" for i, c in enumerate(curves[-1]))
@@ -88,6 +116,9 @@ def main():
         returns, os.path.join(args.out, f"{args.family}_adaptation.png"), title=f"RL² PPO, {label}, {steps} env steps"
     )
     curve = np.mean(curves, axis=0)
+    _results.write(f"rl2_{args.family}", _results.record(runs, seeds=args.seeds, machine_before=before,
+                                                          settings={"family": args.family, "trials": args.trials,
+                                                                    "steps_scale": args.steps_scale}))
     print(f"adaptation curves: {path}")
     print(
         f"\n| task | env steps | seeds | held-out return per trial per seed ({args.trials} trials, sampling) | mean "

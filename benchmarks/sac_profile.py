@@ -4,11 +4,17 @@
 
 Times the compiled update call and the compiled policy call (each including the tf.function
 dispatch from Python) against the wall time of the training loop; the rest is the env, the replay
-buffer and the Runner in Python / numpy.
+buffer and the Runner in Python / numpy. Result: benchmarks/results/sac_profile.json.
 """
 
 import argparse
+import os
+import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _results  # noqa: E402
 
 import srl_tf
 from srl_tf.algorithms import sac
@@ -18,6 +24,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=3000)
     args = p.parse_args()
+    before = _results.machine()
     cfg = sac.Config(seed=0, lr_policy=1e-3, lr_q=1e-3, batch_size=256)
     cfg.policy_hidden_block.set_mlp((256, 256))
     cfg.q_hidden_block.set_mlp((256, 256))
@@ -46,6 +53,10 @@ def main():
     rest = wall - spent["update"] - spent["policy"]
     print(f"{wall / args.steps * 1e3:.2f} ms per env step: update call {spent['update'] / args.steps * 1e3:.2f} ms, "
           f"policy call {spent['policy'] / args.steps * 1e3:.2f} ms, outside both {rest / wall * 100:.0f}% of wall time")
+    run = {"seed": 0, "env_steps": args.steps, "ms_per_env_step": round(wall / args.steps * 1e3, 3),
+           "update_ms": round(spent["update"] / args.steps * 1e3, 3), "policy_ms": round(spent["policy"] / args.steps * 1e3, 3),
+           "outside_share": round(rest / wall, 4)}
+    _results.write("sac_profile", _results.record([run], seeds=[0], machine_before=before, settings={"steps": args.steps}))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,177 @@
+"""The record every benchmark writes to ``benchmarks/results/<name>.json``, and the functions that read it.
+
+A record says how its figures were obtained: the command line, the git commit (and whether the
+working tree had uncommitted changes), the UTC date, the seeds, the machine (CPU model, cores,
+memory, load average before and after the run), the versions of the packages that matter, and the
+per-seed figures (``runs``). Learning runs keep their evaluation curve (env step → eval return) in
+each run, not their checkpoints. ``report.py`` makes every docs table and plot from these files.
+
+    before = machine()                     # at the start: the load before the run
+    ...                                    # the runs
+    write("dqn_cartpole", record(runs, seeds=[0, 1, 2], machine_before=before, settings={...}))
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGES = ("tensorflow", "keras", "gymnasium", "numpy")
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown"
+
+
+def _memory_gb() -> float | None:
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            kb = next(int(line.split()[1]) for line in f if line.startswith("MemTotal"))
+        return round(kb / 1024**2, 1)
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+def load_average() -> list[float] | None:
+    """1, 5 and 15-minute load averages, or None where the system does not say."""
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
+def machine() -> dict:
+    """The machine and its load now; call it before the runs and pass it to :func:`record`."""
+    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "memory_gb": _memory_gb(), "load_before": load_average()}
+
+
+def packages(extra: tuple[str, ...] = ()) -> dict:
+    """Versions of python and of the packages the figures depend on (``extra``: e.g. stable-baselines3)."""
+    out = {"python": platform.python_version()}
+    for name in PACKAGES + tuple(extra):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT, check=False).stdout.strip()
+    except OSError:
+        return ""
+
+
+# read when the benchmark starts (it imports this module first), not when it ends: files edited
+# while a long run goes on do not change the code that run had loaded
+_COMMIT_AT_START = _git("rev-parse", "HEAD")
+# (result files themselves do not count: writing one does not change what the next run executes)
+_DIRTY_AT_START = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"))
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    argv = sys.argv if argv is None else argv
+    script = os.path.relpath(os.path.abspath(argv[0]), ROOT) if argv else ""
+    return " ".join(["python", script, *argv[1:]])
+
+
+def record(
+    runs: list[dict],
+    *,
+    seeds: list[int] | None = None,
+    machine_before: dict | None = None,
+    settings: dict | None = None,
+    extra_packages: tuple[str, ...] = (),
+    argv: list[str] | None = None,
+) -> dict:
+    """The record of one benchmark invocation. ``runs``: one dict of figures per seed (or per case),
+    a learning run with its ``eval_curve`` as ``[[env_step, eval_return], ...]``. ``machine_before``:
+    :func:`machine` taken before the runs (taken now when not given); the load after is read here."""
+    m = dict(machine_before or machine())
+    m["load_after"] = load_average()
+    return {
+        "command": command_line(argv),
+        "commit": _COMMIT_AT_START,
+        "dirty": _DIRTY_AT_START,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "time_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "seeds": list(seeds) if seeds is not None else sorted({r["seed"] for r in runs if "seed" in r}),
+        "machine": m,
+        "packages": packages(extra_packages),
+        "settings": settings or {},
+        "runs": runs,
+    }
+
+
+def path(name: str) -> str:
+    return name if name.endswith(".json") else os.path.join(RESULTS, f"{name}.json")
+
+
+def write(name: str, result: dict) -> str:
+    """Writes ``result`` to ``benchmarks/results/<name>.json`` (or to ``name`` if it is a .json path)."""
+    p = path(name)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    text = json.dumps(result, indent=1, ensure_ascii=False)
+    # a list of plain numbers on one line, so that curves stay readable and the file small
+    text = re.sub(r"\[\s*((?:-?[\d.eE+-]+|null)(?:,\s*(?:-?[\d.eE+-]+|null))*)\s*\]",
+                  lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
+    with open(p, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+    print(f"wrote {os.path.relpath(p)}", flush=True)
+    return p
+
+
+def read(name: str) -> dict:
+    with open(path(name), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def eval_curve(runner) -> list[list[float]]:
+    """(env step, eval return) pairs from a runner's history, rounded to keep the file small."""
+    rows = runner.get_history().runs[0][1]
+    return [[int(r["step"]), round(float(r["eval_reward0"]), 1)] for r in rows if r.get("eval_reward0") is not None]
+
+
+def mean_rows(result: dict) -> list[tuple[str, list[dict]]]:
+    """(label, runs) of the mean rows of a result: all seeds, or tuned-on and fresh seeds apart."""
+    runs, tuned = result["runs"], result["settings"].get("tuned_on_seeds") or []
+    fresh = [r for r in runs if r["seed"] not in tuned]
+    if not tuned or not fresh:
+        return [(f"mean of {len(runs)}", runs)]
+    on = [r for r in runs if r["seed"] in tuned]
+    return [(f"mean of seeds {', '.join(str(r['seed']) for r in on)} (tuned on)", on),
+            (f"mean of fresh seeds {', '.join(str(r['seed']) for r in fresh)}", fresh)]
+
+
+def loads(result: dict) -> tuple[float | None, float | None]:
+    """1-minute load before and after the runs, from this module's records or from the older ones
+    that kept ``machine.load_1min`` and ``load_after``."""
+    m = result["machine"]
+    if "load_before" in m:
+        first = lambda x: x[0] if x else None  # noqa: E731
+        return first(m["load_before"]), first(m.get("load_after"))
+    return m.get("load_1min"), result.get("load_after")
+
+
+def machine_line(result: dict) -> str:
+    """One line naming date, machine and load, for the caption under a table."""
+    m = result["machine"]
+    before = m.get("load_before")
+    after = m.get("load_after")
+    # records written before this module kept only the 1-minute load, under other keys
+    before = before[0] if isinstance(before, list) else m.get("load_1min", before)
+    after = after[0] if isinstance(after, list) else result.get("load_after", after)
+    load = f"load {before:.1f} before and {after:.1f} after" if before is not None and after is not None else "load not recorded"
+    dirty = " (uncommitted changes)" if result.get("dirty") else ""
+    commit = f", commit {result['commit'][:7]}{dirty}" if result.get("commit") else ""
+    return f"{result['date']}, {m['cpu']}, {m['cores']} cores, {load}{commit}"
