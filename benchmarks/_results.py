@@ -166,11 +166,7 @@ def loads(result: dict) -> tuple[float | None, float | None]:
 def machine_line(result: dict) -> str:
     """One line naming date, machine and load, for the caption under a table."""
     m = result["machine"]
-    before = m.get("load_before")
-    after = m.get("load_after")
-    # records written before this module kept only the 1-minute load, under other keys
-    before = before[0] if isinstance(before, list) else m.get("load_1min", before)
-    after = after[0] if isinstance(after, list) else result.get("load_after", after)
+    before, after = loads(result)
     load = f"load {before:.1f} before and {after:.1f} after" if before is not None and after is not None else "load not recorded"
     dirty = " (uncommitted changes)" if result.get("dirty") else ""
     commit = f", commit {result['commit'][:7]}{dirty}" if result.get("commit") else ""

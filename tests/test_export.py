@@ -247,9 +247,9 @@ def test_policy_gradient_agents_export_their_mode(module, env_id, tmp_path):
     runner = Runner(EnvConfig(env_id, max_episode_steps=50), cfg)
     runner.train(max_steps=150, progress=False)
     obs, is_first, actions = record(runner, steps=60)
-    policy = tf.saved_model.load(runner.export_policy(str(tmp_path / "policy")))
-    got = np.concatenate([policy.act(o[None], {})[0].numpy() for o in obs])
-    assert_same_actions(actions, got, discrete=env_id == "CartPole-v1")
+    out = replay(tmp_path, obs, is_first, export_both(runner, tmp_path, "policy"))
+    for name in ("saved_model", "tflite"):
+        assert_same_actions(actions, out[name], discrete=env_id == "CartPole-v1")
 
 
 def test_dqn_on_a_split_action_space_exports_the_continuous_action(tmp_path):
