@@ -1,0 +1,122 @@
+"""Does learning survive ``train_mp``? DQN on CartPole-v1 with the tuned preset
+(``srl_tf.presets.cartpole_dqn_config``, 50k env steps) trained by ``train_mp(actor_num=N)``, with
+its evaluation curve, beside the overhead of one actor against ``train()`` in one process.
+
+    python benchmarks/ray_learning.py [--seeds 0 1 2] [--actors 4] [--steps 50000] [--overhead-steps 20000]
+    python benchmarks/report.py ray_learning     # the docs table, from the committed result file
+
+Evaluation: 10 deterministic episodes every 5 % of the run and at the end (as ``train()`` does).
+Overhead: env steps per second of ``train_mp(actor_num=1)`` and of ``train()`` over the same budget,
+seed 0, measured from the first env step the learner books (Ray's and the actors' start-up are left
+out; start-up is reported on its own). Results: ``benchmarks/results/ray_learning.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _results  # noqa: E402
+
+
+def _runner(seed: int, directory: str):
+    import srl_tf
+    from srl_tf.presets import cartpole_dqn_config
+
+    runner = srl_tf.Runner("CartPole-v1", cartpole_dqn_config(seed))
+    runner.set_history_on_file(directory, enable_eval=True, eval_episode=10)
+    return runner
+
+
+class _Clock:
+    """A callback that notes the wall time of the first and last env step the learner books."""
+
+    def __new__(cls):
+        from srl_tf import Callback
+
+        class Clock(Callback):
+            start = first = last = None
+
+            def on_train_begin(self, runner):
+                self.start = time.perf_counter()
+
+            def on_step(self, runner, info):
+                now = (time.perf_counter(), info["step"])
+                self.first = self.first or now
+                self.last = now
+
+        return Clock()
+
+
+def learning(seed: int, actors: int, steps: int) -> dict:
+    with tempfile.TemporaryDirectory() as d:
+        runner = _runner(seed, d)
+        t0 = time.time()
+        runner.train_mp(actor_num=actors, max_steps=steps, progress=False)
+        wall = time.time() - t0
+        curve = _results.eval_curve(runner)
+        final = float(sum(runner.evaluate(10)) / 10)
+    return {"seed": seed, "actors": actors, "env_steps": runner.step, "best_eval": max(r for _, r in curve),
+            "final_eval": final, "wall_s": round(wall, 1), "eval_curve": curve}
+
+
+def rate(actors: int, steps: int) -> dict:
+    clock = _Clock()
+    with tempfile.TemporaryDirectory() as d:
+        runner = _runner(0, d)
+        runner.enable_eval = False  # the rate of acting and learning, without evaluations
+        if actors:
+            runner.train_mp(actor_num=actors, max_steps=steps, callbacks=[clock], progress=False)
+        else:
+            runner.train(max_steps=steps, callbacks=[clock], progress=False)
+    (t0, s0), (t1, s1) = clock.first, clock.last
+    return {"actors": actors, "env_steps_per_s": round((s1 - s0) / (t1 - t0), 1),
+            "start_up_s": round(t0 - clock.start, 1)}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--actors", type=int, default=4)
+    p.add_argument("--steps", type=int, default=50_000)
+    p.add_argument("--overhead-steps", type=int, default=20_000)
+    p.add_argument("--out", default=_results.path("ray_learning"))
+    args = p.parse_args()
+    before = _results.machine()
+    runs = [learning(seed, args.actors, args.steps) for seed in args.seeds]
+    for r in runs:
+        print(f"seed {r['seed']}: best {r['best_eval']}, final {r['final_eval']}, {r['wall_s']} s", flush=True)
+    overhead = [rate(0, args.overhead_steps), rate(1, args.overhead_steps)]
+    settings = {"actors": args.actors, "steps": args.steps, "overhead_steps": args.overhead_steps, "overhead": overhead}
+    result = _results.record(runs, seeds=args.seeds, machine_before=before, settings=settings, extra_packages=("ray",))
+    _results.write(args.out, result)
+    print(table(result))
+
+
+def table(result: dict) -> str:
+    """The markdown table of the result file (docs/guides/scaling_out.md is made from it)."""
+    s = result["settings"]
+    lines = [
+        "| seed | actors | env steps | best eval (10 ep) | final eval (10 ep) | wall s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in result["runs"]:
+        lines.append(f"| {r['seed']} | {r['actors']} | {r['env_steps']:,} | {r['best_eval']:.1f} | "
+                     f"{r['final_eval']:.1f} | {r['wall_s']} |")
+    one, mp = s["overhead"]
+    ratio = mp["env_steps_per_s"] / one["env_steps_per_s"]
+    lines.append("")
+    lines.append(f"Overhead, seed 0, {s['overhead_steps']:,} env steps without evaluations: `train()` "
+                 f"{one['env_steps_per_s']} env steps/s, `train_mp(actor_num=1)` {mp['env_steps_per_s']} env steps/s "
+                 f"({ratio:.2f}x; target >= 0.7x: {'met' if ratio >= 0.7 else 'missed'}); time from the call to the "
+                 f"first env step booked: {one['start_up_s']} s and {mp['start_up_s']} s.")
+    lines.append(f"\n{_results.machine_line(result)}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
