@@ -3,7 +3,12 @@
 its evaluation curve, beside the overhead of one actor against ``train()`` in one process.
 
     python benchmarks/ray_learning.py [--seeds 0 1 2] [--actors 4] [--steps 50000] [--overhead-steps 20000]
+    python benchmarks/ray_learning.py --ppo-lunarlander [--seeds 0] [--actors 4] [--steps 1000000]
     python benchmarks/report.py ray_learning     # the docs table, from the committed result file
+
+``--ppo-lunarlander``: PPO on LunarLander-v3 with RL-Zoo's settings for it (16 env streams = 4 actors
+× 4 envs, 1024 steps of each per update, minibatch 64, 4 epochs, γ 0.999, λ 0.98, entropy 0.01,
+64×64 tanh networks), evaluated as above; result file ``ray_ppo_lunarlander.json``.
 
 Evaluation: 10 deterministic episodes every 5 % of the run and at the end (as ``train()`` does).
 Overhead: env steps per second of ``train_mp(actor_num=1)`` and of ``train()`` over the same budget,
@@ -23,13 +28,26 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _results  # noqa: E402
 
 
-def _runner(seed: int, directory: str):
+def _runner(seed: int, directory: str, task: str = "dqn-cartpole", actors: int = 4):
     import srl_tf
     from srl_tf.presets import cartpole_dqn_config
 
-    runner = srl_tf.Runner("CartPole-v1", cartpole_dqn_config(seed))
+    if task == "dqn-cartpole":
+        runner = srl_tf.Runner("CartPole-v1", cartpole_dqn_config(seed))
+    else:
+        runner = srl_tf.Runner(srl_tf.EnvConfig("LunarLander-v3", num_envs=16 // actors), lunarlander_ppo_config(seed))
     runner.set_history_on_file(directory, enable_eval=True, eval_episode=10)
     return runner
+
+
+def lunarlander_ppo_config(seed: int):
+    from srl_tf.algorithms import ppo
+
+    cfg = ppo.Config(seed=seed, batch_size=64, epochs=4, discount=0.999, gae_lambda=0.98, entropy_coef=0.01)
+    cfg.memory.capacity = 16 * 1024  # env steps per update, summed over the 16 streams
+    cfg.policy_block.set_mlp((64, 64), activation="tanh")
+    cfg.value_block.set_mlp((64, 64), activation="tanh")
+    return cfg
 
 
 class _Clock:
@@ -52,9 +70,9 @@ class _Clock:
         return Clock()
 
 
-def learning(seed: int, actors: int, steps: int) -> dict:
+def learning(seed: int, actors: int, steps: int, task: str = "dqn-cartpole") -> dict:
     with tempfile.TemporaryDirectory() as d:
-        runner = _runner(seed, d)
+        runner = _runner(seed, d, task, actors)
         t0 = time.time()
         runner.train_mp(actor_num=actors, max_steps=steps, progress=False)
         wall = time.time() - t0
@@ -84,16 +102,24 @@ def main():
     p.add_argument("--actors", type=int, default=4)
     p.add_argument("--steps", type=int, default=50_000)
     p.add_argument("--overhead-steps", type=int, default=20_000)
-    p.add_argument("--out", default=_results.path("ray_learning"))
+    p.add_argument("--ppo-lunarlander", action="store_true", help="PPO on LunarLander-v3 instead (no overhead part)")
+    p.add_argument("--out", default=None, help="result file (default: ray_learning or ray_ppo_lunarlander)")
     args = p.parse_args()
     before = _results.machine()
+    if args.ppo_lunarlander:
+        runs = [learning(seed, args.actors, args.steps, "ppo-lunarlander") for seed in args.seeds]
+        settings = {"task": "ppo-lunarlander", "actors": args.actors, "steps": args.steps}
+        result = _results.record(runs, seeds=args.seeds, machine_before=before, settings=settings, extra_packages=("ray",))
+        _results.write(args.out or _results.path("ray_ppo_lunarlander"), result)
+        print(table(result))
+        return
     runs = [learning(seed, args.actors, args.steps) for seed in args.seeds]
     for r in runs:
         print(f"seed {r['seed']}: best {r['best_eval']}, final {r['final_eval']}, {r['wall_s']} s", flush=True)
     overhead = [rate(0, args.overhead_steps), rate(1, args.overhead_steps)]
     settings = {"actors": args.actors, "steps": args.steps, "overhead_steps": args.overhead_steps, "overhead": overhead}
     result = _results.record(runs, seeds=args.seeds, machine_before=before, settings=settings, extra_packages=("ray",))
-    _results.write(args.out, result)
+    _results.write(args.out or _results.path("ray_learning"), result)
     print(table(result))
 
 
@@ -107,6 +133,8 @@ def table(result: dict) -> str:
     for r in result["runs"]:
         lines.append(f"| {r['seed']} | {r['actors']} | {r['env_steps']:,} | {r['best_eval']:.1f} | "
                      f"{r['final_eval']:.1f} | {r['wall_s']} |")
+    if "overhead" not in s:
+        return "\n".join(lines + ["", _results.machine_line(result)])
     one, mp = s["overhead"]
     ratio = mp["env_steps_per_s"] / one["env_steps_per_s"]
     lines.append("")
