@@ -148,6 +148,7 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "checkpoint_cost": (("checkpoint_cost",), _single("checkpoint_cost")),
     "ray_scaling": (("ray_scaling",), _single("ray_scaling")),
     "ray_learning": (("ray_learning",), _single("ray_learning")),
+    "ray_ppo_lunarlander": (("ray_ppo_lunarlander",), _single("ray_learning")),
     "export_speed": (("export_speed",), _single("export_speed")),
     "cartpole": (("dqn_cartpole", "reinforce_cartpole", "reinforce_baseline_cartpole"), _many("cartpole")),
     "actor_critic": (("actor_critic_cartpole",), _many("cartpole")),
