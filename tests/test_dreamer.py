@@ -1,6 +1,7 @@
 """Dreamer agent: presets × action kinds × observation kinds, sequence memory, compiled steps,
 carried RSSM state, prediction GIF and bad input. Building blocks are in test_dreamer_blocks.py."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -407,3 +408,43 @@ def test_train_ratio_sets_replayed_steps_per_env_step():
     assert runner.agent.train_count == (70 - ready_from + 1) * 12 // 32 == 15
     with pytest.raises(ConfigError, match="train_ratio=0"):
         tiny(train_ratio=0).validate()
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_computes_in_half_and_keeps_states_heads_and_losses_float32(precision):
+    runner = Runner(_env(False, True, "v3"), tiny(precision=precision, jit=True))  # pixels, continuous
+    runner.train(max_steps=40, progress=False)
+    agent, half = runner.agent, precision.split("_")[1]
+    assert keras.config.dtype_policy().name == "float32"  # the policy is the networks' own, not left global
+    assert agent.wm.coder.coders["obs"].encoder.compute_dtype == half
+    assert agent.rssm.cell.compute_dtype == half and agent.rssm.post_stats.compute_dtype == "float32"
+    assert all(w.dtype == "float32" for w in agent.wm.weights + agent.actor.weights)
+    assert agent.train_count > 0 and all(np.isfinite(float(v)) for v in runner.last_metrics.values())
+    _, carry, _ = agent.act(np.zeros((2, 16, 16, 3), np.uint8), agent.initial_carry(2), explore=False)
+    assert all(v.dtype in (np.float32, bool) for v in carry.values())  # RSSM state and action
+    feat = agent.rssm.get_feat({k: tf.constant(carry[k]) for k in agent.rssm.initial(1)})
+    assert agent.critic(feat).dtype == agent.actor.net(feat).dtype == tf.float32
+    assert ("loss_scales" in agent.trackables()) == (half == "float16")
+
+
+def test_loss_scale_skips_a_step_whose_scaled_gradient_overflows_and_halves_the_scale():
+    from srl_tf.algorithms.base import Agent, LossScale
+
+    w = tf.Variable([1.0])
+    opt = keras.optimizers.SGD(0.1, momentum=0.9)  # a step with a zero gradient would still move w
+    opt.build([w])
+    scale = LossScale(initial=2.0**15, period=2)
+    for loss_factor, moves in ((1.0, True), (1e38, False)):  # 1e38 × 2^15 is inf in float32
+        before = w.numpy().copy()
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(w) * loss_factor
+        norm = Agent.apply_gradients(tape, loss, [w], opt, 0.0, scale)
+        assert np.isfinite(float(norm))
+        assert (not np.allclose(w.numpy(), before)) == moves
+    assert float(scale.scale) == 2.0**14  # one good step (of the two that double it), then halved
+    np.testing.assert_allclose(w.numpy(), [0.9])  # the good step is the unscaled gradient 1 × lr 0.1
+
+
+def test_unknown_precision_is_a_named_error():
+    with pytest.raises(ConfigError, match="precision='float64'"):
+        tiny(precision="float64").validate()

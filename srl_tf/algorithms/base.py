@@ -223,12 +223,14 @@ class Agent:
         """Every TensorFlow-trackable part of the agent by name: Keras models (target networks,
         normalisers and EMAs inside them), optimizers (slots, iterations), ``tf.Variable`` counters
         and carries, and the ``tf.random.Generator``."""
-        kinds = (keras.layers.Layer, keras.optimizers.Optimizer, tf.Variable, tf.random.Generator)
+        kinds = (keras.layers.Layer, keras.optimizers.Optimizer, tf.Variable, tf.random.Generator, LossScale)
 
         def trackable(value):
             # A Keras layer is given as the list of its weights: TensorFlow's object graph does not
             # reach every variable of a Keras 3 layer (those held in plain lists are missed).
-            return {"weights": list(value.weights)} if isinstance(value, keras.layers.Layer) else value
+            if isinstance(value, keras.layers.Layer):
+                return {"weights": list(value.weights)}
+            return {"variables": [value.scale, value.good_steps]} if isinstance(value, LossScale) else value
 
         out = {}
         for name, value in vars(self).items():
@@ -306,14 +308,28 @@ class Agent:
         return keras.optimizers.Adam(learning_rate=lr, epsilon=epsilon)
 
     @staticmethod
-    def apply_gradients(tape, loss, variables, optimizer, max_grad_norm: float):
-        """Gradient, global-norm clipping and the optimizer step (inside a compiled function)."""
-        grads = tape.gradient(loss, variables)
+    def apply_gradients(tape, loss, variables, optimizer, max_grad_norm: float, loss_scale: LossScale | None = None):
+        """Gradient, global-norm clipping and the optimizer step (inside a compiled function).
+        With ``loss_scale`` (float16 compute) the gradient is taken of the scaled loss and unscaled,
+        and a step whose gradient is not finite is skipped."""
+        if loss_scale is None:
+            grads = tape.gradient(loss, variables)
+        else:
+            grads, finite = loss_scale.gradients(tape, loss, variables)
+            grads = [tf.where(finite, g, tf.zeros_like(g)) for g in grads]  # a skipped step reports norm 0
         if max_grad_norm > 0:
             grads, norm = tf.clip_by_global_norm(grads, max_grad_norm)
         else:
             norm = tf.linalg.global_norm(grads)
-        optimizer.apply_gradients(zip(grads, variables))
+        if loss_scale is None:
+            optimizer.apply_gradients(zip(grads, variables))
+        else:
+
+            def step():
+                optimizer.apply_gradients(zip(grads, variables))
+                return tf.constant(True)
+
+            tf.cond(finite, step, lambda: tf.constant(False))
         return norm
 
 
@@ -350,6 +366,30 @@ def polyak_update(target_vars, online_vars, tau):
     """target ← (1 − τ)·target + τ·online."""
     for t, o in zip(target_vars, online_vars):
         t.assign(t + tau * (o - t))
+
+
+class LossScale:
+    """Dynamic loss scaling for float16 compute (``precision="mixed_float16"``): gradients are
+    taken of loss × scale, so that small ones do not vanish in float16, then divided by it. A step
+    with a non-finite gradient is skipped and halves the scale; ``period`` finite steps in a row
+    double it."""
+
+    def __init__(self, initial: float = 2.0**15, period: int = 2000):
+        self.scale = tf.Variable(initial, trainable=False, dtype=tf.float32, name="loss_scale")
+        self.good_steps = tf.Variable(0, trainable=False, dtype=tf.int64, name="loss_scale_good_steps")
+        self.period = period
+
+    def gradients(self, tape, loss, variables):
+        """(unscaled gradients, whether all are finite); updates the scale."""
+        scale = self.scale.read_value()
+        grads = tape.gradient(loss, variables, output_gradients=tf.cast(scale, loss.dtype))
+        grads = [g / tf.cast(scale, g.dtype) for g in grads]
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
+        good = tf.where(finite, self.good_steps + 1, 0)
+        grow = good >= self.period
+        self.scale.assign(tf.where(finite, tf.where(grow, scale * 2.0, scale), scale * 0.5))
+        self.good_steps.assign(tf.where(grow, tf.zeros_like(good), good))
+        return grads, finite
 
 
 class NumpyCopy:

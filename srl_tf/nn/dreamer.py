@@ -89,7 +89,9 @@ class DenseStack(keras.layers.Layer):
             raise ConfigError(f"DenseStack sizes={sizes!r} must all be positive integers.")
         self.units = [DenseNormAct(s, activation, norm) for s in sizes]
         init = "zeros" if zero_init else "glorot_uniform"
-        self.out = keras.layers.Dense(out_dim, kernel_initializer=init) if out_dim is not None else None
+        # the output layer computes in float32 under a mixed precision policy too: heads and
+        # distributions read its output
+        self.out = keras.layers.Dense(out_dim, kernel_initializer=init, dtype="float32") if out_dim is not None else None
 
     def build(self, input_shape):
         width = input_shape[-1]
@@ -205,7 +207,7 @@ class ConvDecoderV2(keras.layers.Layer):
         self.built = True
 
     def call(self, feat):
-        feat = tf.convert_to_tensor(feat, tf.float32)
+        feat = tf.cast(feat, self.compute_dtype)
         lead = tf.shape(feat)[:-1]
         x = tf.reshape(self.dense(feat), [-1, *self.start])
         for deconv in self.deconvs:
@@ -362,7 +364,7 @@ class ResidualDecoderV3(keras.layers.Layer):
         self.built = True
 
     def call(self, feat):
-        feat = tf.convert_to_tensor(feat, tf.float32)
+        feat = tf.cast(feat, self.compute_dtype)
         lead = tf.shape(feat)[:-1]
         x = tf.reshape(self.dense(feat), [-1, *self.start])
         for res, deconv, norm in self.stage_layers:
@@ -458,9 +460,11 @@ class RSSM(keras.layers.Layer):
         self.img_in = DenseNormAct(hidden, activation, norm)
         self.cell = NormGRUCell(deter, norm)
         self.img_out = DenseNormAct(hidden, activation, norm)
-        self.prior_stats = keras.layers.Dense(stats_dim)
+        # states, statistics and samples stay float32 under a mixed precision policy: the layers
+        # that make them compute in float32, and the GRU's output is cast
+        self.prior_stats = keras.layers.Dense(stats_dim, dtype="float32")
         self.obs_out = DenseNormAct(hidden, activation, norm)
-        self.post_stats = keras.layers.Dense(stats_dim)
+        self.post_stats = keras.layers.Dense(stats_dim, dtype="float32")
         self.build()
 
     @property
@@ -538,7 +542,7 @@ class RSSM(keras.layers.Layer):
         if self.discrete:
             stoch = tf.reshape(stoch, [-1, self.stoch_flat])
         x = self.img_in(tf.concat([stoch, tf.cast(action, tf.float32)], axis=-1))
-        deter = self.cell(x, state["deter"])
+        deter = tf.cast(self.cell(x, state["deter"]), tf.float32)
         stats = self._stats(self.prior_stats, self.img_out(deter))
         return {"deter": deter, "stoch": self._sample(stats, sample, seed), **stats}
 
@@ -578,7 +582,7 @@ class RSSM(keras.layers.Layer):
 
         Returns (posteriors, priors) with shapes (B, T, ...) and the last posterior state (B, ...)
         to pass as ``state`` with the next batch. Compiles under XLA (``tf.scan``)."""
-        embeds = tf.convert_to_tensor(embeds, tf.float32)
+        embeds = tf.cast(embeds, tf.float32)
         if state is None:
             state = self.initial(tf.shape(embeds)[0])
 

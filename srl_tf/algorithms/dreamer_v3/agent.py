@@ -14,6 +14,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -53,6 +54,30 @@ class Agent(base.OffPolicyAgent):
         cfg = config
         if not spec.discrete:
             base.require_bounded(cfg, spec)
+        # the networks compute in the config's precision (weights stay float32); everything else is
+        # made under the policy that was in force
+        outer_policy = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(cfg.precision)
+        try:
+            self._build_networks(cfg, spec)
+        finally:
+            keras.config.set_dtype_policy(outer_policy)
+        self.actor.return_norm = PercentileNormalizer(cfg.return_norm_decay, name="return_norm")
+        self.critic_slow.set_weights(self.critic.get_weights())
+        self._critic_updates = tf.Variable(0, dtype=tf.int64, trainable=False)
+        # float16 gradients need loss scaling (one scale per optimizer); bfloat16 and float32 do not
+        f16 = cfg.precision == "mixed_float16"
+        self._loss_scales = {k: base.LossScale() for k in ("model", "actor", "critic")} if f16 else {}
+
+        self.model_opt = self.make_optimizer(cfg.lr_model, cfg.model_epsilon)
+        self.actor_opt = self.make_optimizer(cfg.lr_actor, cfg.actor_critic_epsilon)
+        self.critic_opt = self.make_optimizer(cfg.lr_critic, cfg.actor_critic_epsilon)
+        self.model_opt.build(self.wm.trainable_variables)
+        self.actor_opt.build(self.actor.trainable_variables)
+        self.critic_opt.build(self.critic.trainable_variables)
+        self._build_steps(cfg, spec)
+
+    def _build_networks(self, cfg, spec) -> None:
         mlp = MLPKind(cfg.dense_activation, cfg.dense_norm)
         coder = CoderOptions(cfg.image_encoder, cfg.cnn_depth, cfg.cnn_blocks, tuple(cfg.encoder_decoder_mlp),
                              cfg.encoder_decoder_dist, cfg.symlog_inputs)
@@ -65,20 +90,11 @@ class Agent(base.OffPolicyAgent):
         actor = ActorOptions(tuple(cfg.actor_layer_sizes), cfg.actor_continuous_dist, cfg.actor_min_std,
                              cfg.actor_max_std, cfg.actor_init_std, cfg.actor_unimix)
         self.actor = Actor(actor, mlp, spec, feat, name="actor")
-        self.actor.return_norm = PercentileNormalizer(cfg.return_norm_decay, name="return_norm")
         twohot = cfg.critic_loss_type == "dreamer_v3"
         self.critic = ScalarHead(mlp, cfg.critic_layer_sizes, twohot, feat, name="critic")
         self.critic_slow = ScalarHead(mlp, cfg.critic_layer_sizes, twohot, feat, name="critic_slow")
-        self.critic_slow.set_weights(self.critic.get_weights())
-        self._critic_updates = tf.Variable(0, dtype=tf.int64, trainable=False)
 
-        self.model_opt = self.make_optimizer(cfg.lr_model, cfg.model_epsilon)
-        self.actor_opt = self.make_optimizer(cfg.lr_actor, cfg.actor_critic_epsilon)
-        self.critic_opt = self.make_optimizer(cfg.lr_critic, cfg.actor_critic_epsilon)
-        self.model_opt.build(self.wm.trainable_variables)
-        self.actor_opt.build(self.actor.trainable_variables)
-        self.critic_opt.build(self.critic.trainable_variables)
-
+    def _build_steps(self, cfg, spec) -> None:
         self.stream = cfg.sequence_sampling == "stream"
         # the RSSM state at the end of the last training batch, where each stream row continues
         self._train_carry = {k: tf.Variable(v, trainable=False) for k, v in self.rssm.initial(cfg.batch_size).items()}
@@ -218,7 +234,8 @@ class Agent(base.OffPolicyAgent):
             cont_loss = -tf.reduce_mean(wm.cont_dist(feat).log_prob(1.0 - is_terminal))
             kl_loss, kl = rssm.kl_loss(posts, priors, cfg.free_nats, cfg.kl_dyn_scale, cfg.kl_rep_scale)
             model_loss = obs_loss + reward_loss + cfg.cont_loss_scale * cont_loss + tf.reduce_mean(kl_loss)
-        grad_norm = self.apply_gradients(tape, model_loss, wm.trainable_variables, self.model_opt, cfg.max_grad_norm)
+        grad_norm = self.apply_gradients(tape, model_loss, wm.trainable_variables, self.model_opt, cfg.max_grad_norm,
+                                         self._loss_scales.get("model"))
         if self.stream:
             for k, v in self._train_carry.items():
                 v.assign(tf.stop_gradient(last[k]))
@@ -274,9 +291,9 @@ class Agent(base.OffPolicyAgent):
                 nll = -critic.log_prob(tf.stop_gradient(feat[:-1]), target)
             critic_loss = tf.reduce_mean(weight * nll)
         actor_norm = self.apply_gradients(tape, actor_loss, actor.trainable_variables, self.actor_opt,
-                                          cfg.actor_critic_grad_norm)
+                                          cfg.actor_critic_grad_norm, self._loss_scales.get("actor"))
         critic_norm = self.apply_gradients(tape, critic_loss, critic.trainable_variables, self.critic_opt,
-                                           cfg.actor_critic_grad_norm)
+                                           cfg.actor_critic_grad_norm, self._loss_scales.get("critic"))
         del tape
         self._update_slow_critic()
         return {

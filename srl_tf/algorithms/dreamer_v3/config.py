@@ -26,6 +26,9 @@ MODEL_SIZES = {
 }
 
 
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+"""Values of ``Config.precision``: Keras dtype policies."""
+
 @config_dataclass
 class Config(RLConfig):
     """Dreamer hyperparameters. The defaults are the V3 preset at model size S; call
@@ -169,6 +172,12 @@ class Config(RLConfig):
     memory: MemoryConfig = field(default_factory=lambda: MemoryConfig(capacity=1_000_000, warmup_size=1_000))
     """Capacity in env steps and ``warmup_size``: steps of random actions before training."""
 
+    precision: str = "float32"
+    """Compute dtype of the networks: 'float32', 'mixed_bfloat16' or 'mixed_float16' (bfloat16 /
+    float16 matrix products with float32 weights; for GPUs and TPUs that have fast half-precision
+    units). States, heads, distributions and losses stay float32; float16 adds dynamic loss scaling.
+    On a CPU it mostly costs time."""
+
     name = "dreamer"
 
     # ---- presets ---------------------------------------------------------------------------
@@ -280,6 +289,7 @@ class Config(RLConfig):
                      "critic_target_update_interval"):
             self._check_int(name, low=1)
         self._check_int("batch_length", low=2)
+        self._check_choice("precision", PRECISIONS)
         if self.train_ratio is not None:
             self._check_range("train_ratio", 0.0, float("inf"), low_open=True, high_open=True)
         self._check_int("cnn_blocks", low=0)

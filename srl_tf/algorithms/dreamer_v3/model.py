@@ -129,11 +129,12 @@ class ObsCoder(keras.Model):
         return symlog(obs) if self.options.symlog_inputs else obs
 
     def encode(self, obs) -> tf.Tensor:
-        return self.encoder(self.preprocess(obs))
+        """The embedding (float32 under a mixed precision policy too)."""
+        return tf.cast(self.encoder(self.preprocess(obs)), tf.float32)
 
     def decode(self, feat) -> tf.Tensor:
-        """The decoder's mean, in the space of :meth:`preprocess`."""
-        return self.decoder(feat)
+        """The decoder's mean, in the space of :meth:`preprocess` (float32 under mixed precision too)."""
+        return tf.cast(self.decoder(feat), tf.float32)
 
     def nll(self, feat, obs) -> tf.Tensor:
         pred, target = self.decode(feat), self.preprocess(obs)
