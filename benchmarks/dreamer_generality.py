@@ -1,0 +1,131 @@
+"""DreamerV3 with one fixed configuration across domains: ``set_dreamer_v3()`` and one model size,
+the same fields for every task (no per-env tuning). Runs of hours: each (task, seed) checkpoints its
+whole run every few minutes and continues from there when the command is given again.
+
+    python benchmarks/dreamer_generality.py [--tasks cartpole pendulum acrobot pixels] [--seeds 0 1 2]
+                                            [--size XS] [--train-ratio 256] [--runs runs/dreamer_generality]
+    python benchmarks/report.py dreamer_generality     # the docs table, from the committed result file
+
+| task | env | env steps | target |
+|---|---|---|---|
+| cartpole | CartPole-v1 (discrete, vectors) | 20k | eval >= 450 |
+| pendulum | Pendulum-v1 (continuous, vectors) | 20k | eval >= -200 |
+| acrobot | Acrobot-v1 (discrete, vectors) | 20k | eval >= -100 |
+| pixels | Pendulum-v1 from its rendered 64x64 frames (``render_image=True``) | 50k | eval >= -300 |
+
+Evaluation: 10 deterministic episodes every 5 % of the run and at the end. Each finished (task, seed)
+is written into ``benchmarks/results/dreamer_generality.json`` as it lands (evaluation curve, final
+evaluation, train steps per second, peak memory of the process), with the settings; unfinished
+runs continue from ``<runs>/<task>_s<seed>/ckpt`` and their history in ``<runs>/<task>_s<seed>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _results  # noqa: E402
+
+TASKS = {
+    "cartpole": ("CartPole-v1", {}, 20_000, 450.0),
+    "pendulum": ("Pendulum-v1", {}, 20_000, -200.0),
+    "acrobot": ("Acrobot-v1", {}, 20_000, -100.0),
+    "pixels": ("Pendulum-v1", {"render_image": True, "image_resize": (64, 64)}, 50_000, -300.0),
+}
+
+
+def config(seed: int, size: str, train_ratio: float):
+    """The one configuration: the V3 preset at ``size`` with ``train_ratio``; nothing per task."""
+    from srl_tf.algorithms import dreamer_v3
+
+    cfg = dreamer_v3.Config(seed=seed)
+    cfg.set_dreamer_v3()
+    cfg.set_model_size(size)
+    cfg.train_ratio = train_ratio
+    return cfg
+
+
+def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: float = 1.0) -> dict | None:
+    """Trains (or continues) one (task, seed); returns its figures once it reached its budget."""
+    import srl_tf
+    from srl_tf import checkpoint
+
+    env_id, env_kwargs, steps, _ = TASKS[task]
+    steps = int(steps * scale)
+    directory = os.path.join(runs, f"{task}_s{seed}")
+    cfg = config(seed, size, train_ratio)
+    cfg.memory.capacity = max(steps, cfg.memory.warmup_size)  # the whole run fits: nothing is overwritten
+    runner = srl_tf.Runner(srl_tf.EnvConfig(env_id, **env_kwargs), cfg)
+    runner.set_history_on_file(directory, enable_eval=True, eval_episode=10, interval=steps // 100,
+                               eval_interval=steps // 20)
+    runner.set_checkpoint(os.path.join(directory, "ckpt"), is_load=False, interval=300, keep=2)
+    found = checkpoint.latest(os.path.join(directory, "ckpt"))
+    if found is not None:
+        runner.load_checkpoint(found)
+        print(f"{task} seed {seed}: continuing from env step {runner.step}", flush=True)
+    t0, train0 = time.time(), runner.agent.train_count
+    if runner.step < steps:
+        runner.train(max_steps=steps - runner.step)
+    if runner.step < steps:  # stopped early (Ctrl-C): the checkpoint holds it
+        return None
+    train_s = time.time() - t0
+    curve = _results.eval_curve(runner)
+    return {
+        "task": task, "env": env_id, "seed": seed, "env_steps": runner.step, "final_eval": curve[-1][1],
+        "best_eval": max(r for _, r in curve), "eval_curve": curve,
+        "train_steps_per_s": round((runner.agent.train_count - train0) / max(train_s, 1e-9), 2),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--size", default="XS")
+    p.add_argument("--train-ratio", type=float, default=256.0)
+    p.add_argument("--runs", default="runs/dreamer_generality")
+    p.add_argument("--scale", type=float, default=1.0, help="fraction of each budget (quick checks)")
+    p.add_argument("--out", default=_results.path("dreamer_generality"))
+    args = p.parse_args()
+    settings = {"size": args.size, "train_ratio": args.train_ratio, "preset": "set_dreamer_v3", "scale": args.scale}
+    done = []
+    if os.path.exists(args.out):
+        old = _results.read(args.out)
+        if old["settings"] == settings:
+            done = old["runs"]
+    before = _results.machine()
+    for task in args.tasks:
+        for seed in args.seeds:
+            if any(r["task"] == task and r["seed"] == seed for r in done):
+                continue
+            row = run(task, seed, args.size, args.train_ratio, args.runs, args.scale)
+            if row is None:
+                return
+            done.append(row)
+            print(f"{task} seed {seed}: final {row['final_eval']}, best {row['best_eval']}", flush=True)
+            result = _results.record(done, machine_before=before, settings=settings)
+            _results.write(args.out, result)
+    print(table(_results.read(args.out)))
+
+
+def table(result: dict) -> str:
+    s = result["settings"]
+    lines = [f"DreamerV3 preset, model size {s['size']}, train ratio {s['train_ratio']:g}, the same for every task.", "",
+             "| task | env steps | seed | final eval | best eval | target | train steps/s | peak memory (MiB) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(result["runs"], key=lambda r: (list(TASKS).index(r["task"]), r["seed"])):
+        target = TASKS[r["task"]][3]
+        met = "met" if r["final_eval"] >= target else "missed"
+        lines.append(f"| {r['task']} | {r['env_steps']:,} | {r['seed']} | {r['final_eval']:.1f} | {r['best_eval']:.1f} | "
+                     f">= {target:g}: {met} | {r['train_steps_per_s']} | {r['peak_rss_mib']:,} |")
+    lines.append(f"\n{_results.machine_line(result)}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
