@@ -63,6 +63,7 @@ def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: f
     runner.set_history_on_file(directory, enable_eval=True, eval_episode=10, interval=steps // 100,
                                eval_interval=steps // 20)
     runner.set_checkpoint(os.path.join(directory, "ckpt"), is_load=False, interval=300, keep=2)
+    runner.set_progress(single_line=False, interval_limit=300)  # a line per report: runs go to log files
     found = checkpoint.latest(os.path.join(directory, "ckpt"))
     if found is not None:
         runner.load_checkpoint(found)
