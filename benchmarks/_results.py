@@ -153,6 +153,11 @@ def mean_rows(result: dict) -> list[tuple[str, list[dict]]]:
             (f"mean of fresh seeds {', '.join(str(r['seed']) for r in fresh)}", fresh)]
 
 
+def runs_of(result: dict) -> list[dict]:
+    """The per-seed (or per-case) figures of a record, also of the older ones that called them ``results``."""
+    return result["runs"] if "runs" in result else result["results"]
+
+
 def loads(result: dict) -> tuple[float | None, float | None]:
     """1-minute load before and after the runs, from this module's records or from the older ones
     that kept ``machine.load_1min`` and ``load_after``."""

@@ -142,17 +142,13 @@ def main():
     print(table(result))
 
 
-def _runs(result: dict) -> list[dict]:
-    return result["runs"] if "runs" in result else result["results"]
-
-
 def table(result: dict) -> str:
     """The markdown table of a result file (docs/guides/deploying.md is made from it)."""
     lines = [
         "| case | acting with | size (KB) | time per action, batch 1 (µs, median) | action as agent.act's |",
         "|---|---|---|---|---|",
     ]
-    for case in _runs(result):
+    for case in _results.runs_of(result):
         discrete = case["case"] == "dqn"
         for r in case["rows"]:
             size = "—" if r["size_kb"] is None else f"{r['size_kb']:,}"
@@ -166,7 +162,7 @@ def table(result: dict) -> str:
     m = result["machine"]
     before, after = _results.loads(result)
     lines.append(f"\n{result['date']}, {m['cpu']}, {m['cores']} cores shared with other jobs, load "
-                 f"{before:.1f} before and {after:.1f} after; {_runs(result)[0]['calls']:,} "
+                 f"{before:.1f} before and {after:.1f} after; {_results.runs_of(result)[0]['calls']:,} "
                  "calls per way, 90th percentiles in the result file.")
     return "\n".join(lines)
 

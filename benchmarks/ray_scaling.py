@@ -118,18 +118,14 @@ def main():
     print(table(result))
 
 
-def _runs(result: dict) -> list[dict]:
-    return result["runs"] if "runs" in result else result["results"]
-
-
 def table(result: dict) -> str:
     """The markdown table of a result file (docs/guides/scaling_out.md is made from it)."""
     lines = [
         "| how | env steps measured | env steps/s | gradient steps/s | speed-up over one actor |",
         "|---|---|---|---|---|",
     ]
-    one = next((r["env_steps_per_s"] for r in _runs(result) if r["actors"] == 1), None)
-    for r in _runs(result):
+    one = next((r["env_steps_per_s"] for r in _results.runs_of(result) if r["actors"] == 1), None)
+    for r in _results.runs_of(result):
         how = "train(), one process" if r["actors"] == 0 else f"train_mp(actor_num={r['actors']})"
         speed = f"{r['env_steps_per_s'] / one:.2f}x" if one and r["actors"] else "-"
         lines.append(
