@@ -78,8 +78,10 @@ def learning(seed: int, actors: int, steps: int, task: str = "dqn-cartpole") -> 
         wall = time.time() - t0
         curve = _results.eval_curve(runner)
         final = float(sum(runner.evaluate(10)) / 10)
+        busy = [r["learner_busy"] for r in runner.get_history().runs[0][1] if "learner_busy" in r]
     return {"seed": seed, "actors": actors, "env_steps": runner.step, "best_eval": max(r for _, r in curve),
-            "final_eval": final, "wall_s": round(wall, 1), "eval_curve": curve}
+            "final_eval": final, "wall_s": round(wall, 1), "learner_busy": busy[-1] if busy else None,
+            "eval_curve": curve}
 
 
 def rate(actors: int, steps: int) -> dict:
@@ -127,12 +129,13 @@ def table(result: dict) -> str:
     """The markdown table of the result file (docs/guides/scaling_out.md is made from it)."""
     s = result["settings"]
     lines = [
-        "| seed | actors | env steps | best eval (10 ep) | final eval (10 ep) | wall s |",
-        "|---|---|---|---|---|---|",
+        "| seed | actors | env steps | best eval (10 ep) | final eval (10 ep) | wall s | learner busy |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in result["runs"]:
+        busy = "-" if r.get("learner_busy") is None else f"{100 * r['learner_busy']:.0f} %"
         lines.append(f"| {r['seed']} | {r['actors']} | {r['env_steps']:,} | {r['best_eval']:.1f} | "
-                     f"{r['final_eval']:.1f} | {r['wall_s']} |")
+                     f"{r['final_eval']:.1f} | {r['wall_s']} | {busy} |")
     if "overhead" not in s:
         return "\n".join(lines + ["", _results.machine_line(result)])
     one, mp = s["overhead"]

@@ -183,6 +183,8 @@ def test_history_evaluation_and_checkpoint_as_after_train(dqn_run):
     assert any("eval_reward0" in row for row in rows)
     assert all(row["actor_restarts"] == 0 for row in rows)
     assert "weight_staleness" in rows[-1]
+    # the share of time the learner did not wait for actors once data flowed: a fraction, not a count
+    assert 0.0 < rows[-1]["learner_busy"] <= 1.0
     assert os.path.exists(os.path.join(directory, "checkpoint", "srl_tf.json"))
     assert len(runner.evaluate(2)) == 2
 

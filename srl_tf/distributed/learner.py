@@ -225,8 +225,15 @@ def train_on_ray(
         staleness: list[int] = []
         schedules.row_extra = {"actor_restarts": 0}
         stop = False
+        flowing_since, waited = None, 0.0  # learner_busy: the share of time not spent waiting for actors
         while not stop:
+            wait_start = time.perf_counter()
             chunks = actors.receive(agent, steps, ask_again=not on_policy)
+            if flowing_since is None:  # counted once data flows (after the actors' start)
+                flowing_since = time.perf_counter()
+            else:
+                waited += time.perf_counter() - wait_start
+            flowing = time.perf_counter() - flowing_since
             step = Step(*(concat([c["step"][k] for c in chunks], axis=1) for k in range(len(Step._fields))))
             extras = concat([c["extras"] for c in chunks], axis=1)
             for c in chunks:
@@ -235,6 +242,8 @@ def train_on_ray(
                 "actor_restarts": actors.restarts,
                 "weight_staleness": float(np.mean(staleness[-4 * actor_num :])),
             }
+            if flowing > 0:
+                schedules.row_extra["learner_busy"] = round(1.0 - waited / flowing, 4)
             for t in range(steps):
                 agent.observe(Step(*(take(x, t) for x in step)), take(extras, t))
                 n_train, metrics = agent.update()
