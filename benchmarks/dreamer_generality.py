@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import signal
 import sys
 import time
 
@@ -83,7 +84,18 @@ def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: f
     }
 
 
+def _stop_on_sigterm() -> None:
+    """A run killed with SIGTERM (a session or a job ending) stops as on Ctrl-C: the Runner writes a
+    checkpoint of where it is, and the next invocation continues from there."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main():
+    _stop_on_sigterm()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
