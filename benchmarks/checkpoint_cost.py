@@ -136,7 +136,7 @@ def table(result: dict) -> str:
         "| case | env steps | transitions stored | model weights | size: TF state + arrays (MB) | write (s) | load (s) | overhead at a 10-min interval |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for r in result.get("runs", result.get("results")):  # "results" in records written before _results.py
+    for r in _results.runs_of(result):
         lines.append(
             f"| {r['case']} | {r['env_steps']:,} | {r['memory_stored']:,} | {r['parameters']:,} | "
             f"{r['size_mb']}: {r['tf_state_mb']} + {r['arrays_mb']} | {r['write_median_s']} | {r['load_median_s']} | "
