@@ -1,5 +1,7 @@
 """The README's main job (examples/cartpole_dqn.py) on several seeds: the evaluation of the last
-and of the best-evaluated weights, and the wall time, into benchmarks/results/main_job.json.
+and of the best-evaluated weights, and the training time, into benchmarks/results/main_job.json;
+then the example itself, end to end in a fresh process (import, training, evaluations, plot, GIF),
+timed once with its default seed.
 
     python benchmarks/main_job.py [--seeds 0 1 2 3 4] [--steps 50000]
     python benchmarks/main_job.py --table      # the README's table, from the committed result file
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +47,10 @@ def table(result: dict) -> str:
     lines = ["| seed | last weights | best weights | training time (s) |", "|---|---|---|---|"]
     for r in result["runs"]:
         lines.append(f"| {r['seed']} | {r['last']:.1f} | {r['best']:.1f} | {r['train_seconds']:.0f} |")
+    whole = result["settings"].get("example_seconds")
+    if whole is not None:
+        lines.append(f"\n`python examples/cartpole_dqn.py` end to end (seed 0: import, training, both evaluations, "
+                     f"plot, GIF) took {whole:.0f} s.")
     lines.append(f"\nMean of 10 deterministic episodes each; {_results.machine_line(result)}.")
     return "\n".join(lines)
 
@@ -64,7 +71,14 @@ def main():
         runs.append(run(seed, args.steps))
         r = runs[-1]
         print(f"seed {seed}: last {r['last']:.1f}, best {r['best']:.1f}, {r['train_seconds']:.0f}s", flush=True)
-    result = _results.record(runs, seeds=args.seeds, machine_before=before, settings={"steps": args.steps})
+    out = tempfile.mkdtemp(prefix="main_job_example_")
+    t0 = time.time()
+    subprocess.run([sys.executable, os.path.join(HERE, "..", "examples", "cartpole_dqn.py"), "--out", out,
+                    "--steps", str(args.steps)], check=True, stdout=subprocess.DEVNULL)
+    example_seconds = round(time.time() - t0, 1)
+    print(f"examples/cartpole_dqn.py end to end: {example_seconds:.0f}s", flush=True)
+    result = _results.record(runs, seeds=args.seeds, machine_before=before,
+                             settings={"steps": args.steps, "example_seconds": example_seconds})
     _results.write(args.out, result)
     print(table(result))
 
