@@ -89,8 +89,8 @@ def test_xla_world_model_warm_up_then_full_train_step():
     cfg = tiny("v3", jit=True, warmup_world_model=3)
     runner = Runner(_env(True, False, "v3"), cfg)
     runner.train(max_steps=40, progress=False)
-    # both train steps compiled under XLA and ran: the world model alone first, then everything
-    assert set(runner.agent.trace_counts) == {"policy", "train_world_model", "train"}
+    # one compiled step serves both phases (the world model alone first, then everything): traced once
+    assert runner.agent.trace_counts == {"policy": 1, "train": 1}
     assert "actor_loss" in runner.last_metrics and np.isfinite(float(runner.last_metrics["actor_loss"]))
     assert len(runner.evaluate(2)) == 2
 

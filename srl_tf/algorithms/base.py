@@ -44,6 +44,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from srl_tf import xla
 from srl_tf.config import RLConfig
 from srl_tf.errors import ConfigError, MissingPathError
 from srl_tf.memory.replay import ReplayBuffer
@@ -286,12 +287,15 @@ class Agent:
     def compile(self, fn: Callable, name: str, signature=None, jit: bool | None = None):
         """``tf.function`` with a trace counter (``self.trace_counts[name]``)."""
 
+        jit = self.config.jit_compile if jit is None else jit
+
         def traced(*args):
             self.trace_counts[name] = self.trace_counts.get(name, 0) + 1
+            if jit:
+                xla.note_compiled()
             return fn(*args)
 
         traced.__name__ = name
-        jit = self.config.jit_compile if jit is None else jit
         return tf.function(traced, input_signature=signature, jit_compile=jit, reduce_retracing=True)
 
     def obs_signature(self, leading=(None,)) -> tf.TensorSpec:

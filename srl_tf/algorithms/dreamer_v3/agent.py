@@ -11,7 +11,6 @@ and ``is_terminal``.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING
 
 import keras
@@ -107,8 +106,9 @@ class Agent(base.OffPolicyAgent):
             tf.TensorSpec(bl, tf.float32),
             tf.TensorSpec(bl, tf.float32),
         ]
-        self._train_world_model = self.compile(partial(self._train_fn, False), "train_world_model", train_sig)
-        self._train_all = self.compile(partial(self._train_fn, True), "train", train_sig)
+        # one compiled step for both phases: the actor and critic half runs under a tf.cond, so a
+        # world-model warm-up costs no second trace and XLA compilation when the full step begins
+        self._train = self.compile(self._train_fn, "train", [tf.TensorSpec((), tf.bool), *train_sig])
         state_sig = {k: tf.TensorSpec((None,) + tuple(v.shape[1:]), tf.float32) for k, v in self.rssm.initial(1).items()}
         policy_sig = [
             self.obs_signature(),
@@ -217,12 +217,27 @@ class Agent(base.OffPolicyAgent):
     def _train_once(self) -> tuple[int, dict]:
         cfg = self.config
         batch = self.memory.sample(cfg.batch_size, cfg.batch_length, self.rng)
-        fn = self._train_all if self.train_count >= cfg.warmup_world_model else self._train_world_model
-        return 1, fn(*batch)
+        with_behavior = self.train_count >= cfg.warmup_world_model
+        metrics = self._train(tf.constant(with_behavior), *batch)
+        if not with_behavior:  # the actor and critic half did not run: no figures of it
+            metrics = {k: v for k, v in metrics.items() if k not in self._behavior_metrics}
+        return 1, metrics
+
+    def _train_all(self, obs, action, reward, is_first, is_terminal) -> dict:
+        """The full train step (world model, actor and critic) on one batch."""
+        return self._train(tf.constant(True), obs, action, reward, is_first, is_terminal)
+
+    def _train_world_model(self, obs, action, reward, is_first, is_terminal) -> dict:
+        """The world model's half of the train step alone, on one batch."""
+        metrics = self._train(tf.constant(False), obs, action, reward, is_first, is_terminal)
+        return {k: v for k, v in metrics.items() if k not in self._behavior_metrics}
 
     # ---- training ----------------------------------------------------------------------------
 
-    def _train_fn(self, with_behavior: bool, obs, action, reward, is_first, is_terminal):
+    _behavior_metrics = ("actor_loss", "critic_loss", "actor_entropy", "imag_return", "imag_value", "imag_reward",
+                         "return_scale", "actor_grad_norm", "critic_grad_norm")
+
+    def _train_fn(self, with_behavior, obs, action, reward, is_first, is_terminal):
         cfg, wm, rssm = self.config, self.wm, self.rssm
         start = {k: tf.convert_to_tensor(v) for k, v in self._train_carry.items()} if self.stream else None
         with tf.GradientTape() as tape:
@@ -243,8 +258,12 @@ class Agent(base.OffPolicyAgent):
             "model_loss": model_loss, "obs_loss": obs_loss, "reward_loss": reward_loss, "cont_loss": cont_loss,
             "kl": tf.reduce_mean(kl), "model_grad_norm": grad_norm,
         }
-        if with_behavior:
-            metrics.update(self._behavior(posts, is_terminal))
+
+        def behavior():
+            out = self._behavior(posts, is_terminal)
+            return {k: tf.cast(out[k], tf.float32) for k in self._behavior_metrics}
+
+        metrics.update(tf.cond(with_behavior, behavior, lambda: {k: tf.constant(0.0) for k in self._behavior_metrics}))
         return metrics
 
     def _behavior(self, posts, is_terminal) -> dict:
