@@ -84,18 +84,20 @@ def learning(seed: int, actors: int, steps: int, task: str = "dqn-cartpole") -> 
             "eval_curve": curve}
 
 
-def rate(actors: int, steps: int) -> dict:
+def rate(actors: int, steps: int, chunk: int | None = None) -> dict:
+    """Env steps/s of ``train()`` (``actors`` 0) or ``train_mp`` with ``chunk`` steps per chunk."""
     clock = _Clock()
     with tempfile.TemporaryDirectory() as d:
         runner = _runner(0, d)
         runner.enable_eval = False  # the rate of acting and learning, without evaluations
         if actors:
-            runner.train_mp(actor_num=actors, max_steps=steps, callbacks=[clock], progress=False)
+            runner.train_mp(actor_num=actors, max_steps=steps, callbacks=[clock], progress=False, steps_per_chunk=chunk)
         else:
             runner.train(max_steps=steps, callbacks=[clock], progress=False)
+        busy = [r["learner_busy"] for r in runner.get_history().runs[0][1] if "learner_busy" in r]
     (t0, s0), (t1, s1) = clock.first, clock.last
-    return {"actors": actors, "env_steps_per_s": round((s1 - s0) / (t1 - t0), 1),
-            "start_up_s": round(t0 - clock.start, 1)}
+    return {"actors": actors, "steps_per_chunk": chunk, "env_steps_per_s": round((s1 - s0) / (t1 - t0), 1),
+            "start_up_s": round(t0 - clock.start, 1), "learner_busy": busy[-1] if busy else None}
 
 
 def main():
@@ -104,6 +106,8 @@ def main():
     p.add_argument("--actors", type=int, default=4)
     p.add_argument("--steps", type=int, default=50_000)
     p.add_argument("--overhead-steps", type=int, default=20_000)
+    p.add_argument("--overhead-chunks", type=int, nargs="+", default=[16, 64, 256],
+                   help="steps_per_chunk values of the one-actor overhead runs (the default is 64)")
     p.add_argument("--ppo-lunarlander", action="store_true", help="PPO on LunarLander-v3 instead (no overhead part)")
     p.add_argument("--out", default=None, help="result file (default: ray_learning or ray_ppo_lunarlander)")
     args = p.parse_args()
@@ -118,7 +122,7 @@ def main():
     runs = [learning(seed, args.actors, args.steps) for seed in args.seeds]
     for r in runs:
         print(f"seed {r['seed']}: best {r['best_eval']}, final {r['final_eval']}, {r['wall_s']} s", flush=True)
-    overhead = [rate(0, args.overhead_steps), rate(1, args.overhead_steps)]
+    overhead = [rate(0, args.overhead_steps)] + [rate(1, args.overhead_steps, c) for c in args.overhead_chunks]
     settings = {"actors": args.actors, "steps": args.steps, "overhead_steps": args.overhead_steps, "overhead": overhead}
     result = _results.record(runs, seeds=args.seeds, machine_before=before, settings=settings, extra_packages=("ray",))
     _results.write(args.out or _results.path("ray_learning"), result)
@@ -138,13 +142,23 @@ def table(result: dict) -> str:
                      f"{r['final_eval']:.1f} | {r['wall_s']} | {busy} |")
     if "overhead" not in s:
         return "\n".join(lines + ["", _results.machine_line(result)])
-    one, mp = s["overhead"]
-    ratio = mp["env_steps_per_s"] / one["env_steps_per_s"]
+    one, *mps = s["overhead"]
     lines.append("")
     lines.append(f"Overhead, seed 0, {s['overhead_steps']:,} env steps without evaluations: `train()` "
-                 f"{one['env_steps_per_s']} env steps/s, `train_mp(actor_num=1)` {mp['env_steps_per_s']} env steps/s "
-                 f"({ratio:.2f}x; target >= 0.7x: {'met' if ratio >= 0.7 else 'missed'}); time from the call to the "
-                 f"first env step booked: {one['start_up_s']} s and {mp['start_up_s']} s.")
+                 f"{one['env_steps_per_s']} env steps/s (first env step booked {one['start_up_s']} s after the call).")
+    lines.append("")
+    lines.append("| `train_mp(actor_num=1)`, steps per chunk | env steps/s | against `train()` (target >= 0.7x) "
+                 "| learner busy | first env step after |")
+    lines.append("|---|---|---|---|---|")
+    from srl_tf.distributed.learner import DEFAULT_STEPS_PER_CHUNK
+
+    for mp in mps:
+        chunk = mp.get("steps_per_chunk")
+        label = f"{chunk or 16}{' (the default)' if (chunk or 16) == DEFAULT_STEPS_PER_CHUNK else ''}"
+        ratio = mp["env_steps_per_s"] / one["env_steps_per_s"]
+        busy = "-" if mp.get("learner_busy") is None else f"{100 * mp['learner_busy']:.0f} %"
+        lines.append(f"| {label} | {mp['env_steps_per_s']} | {ratio:.2f}x: {'met' if ratio >= 0.7 else 'missed'} "
+                     f"| {busy} | {mp['start_up_s']} s |")
     lines.append(f"\n{_results.machine_line(result)}")
     return "\n".join(lines)
 

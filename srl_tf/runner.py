@@ -262,7 +262,7 @@ class Runner:
         and stops it afterwards; ``"auto"`` or ``"host:port"`` joins a running cluster, left running.
         ``weight_sync_interval``: gradient steps between weight broadcasts to the actors (on-policy
         agents such as PPO get the new weights after every update). ``steps_per_chunk``: env steps
-        per env an actor collects before sending them (default 16; on-policy: one rollout). See the
+        per env an actor collects before sending them (default 64; on-policy: one rollout). See the
         guide "Scaling out"."""
         limits = _check_limits("train_mp", max_steps, max_train_count, max_episodes, timeout)
         for name, v, low in (("actor_num", actor_num, 1), ("weight_sync_interval", weight_sync_interval, 1)):

@@ -26,7 +26,10 @@ from srl_tf.errors import ConfigError, EnvError
 from srl_tf.logs import logger
 from srl_tf.spec import Step
 
-DEFAULT_STEPS_PER_CHUNK = 16
+# a chunk's round trip through Ray costs about as much as tens of CartPole steps: with small chunks
+# the learner waits for it, with large ones the data ages; benchmarks/ray_learning.py measures one
+# actor's rate for 16, 64 and 256 (docs/guides/scaling_out.md)
+DEFAULT_STEPS_PER_CHUNK = 64
 MAX_FAILURES_IN_A_ROW = 3  # an actor that fails this often without delivering a chunk stops the run
 RAY_MAX_RESTARTS = 3  # restarts Ray itself makes of a dead actor process before it is replaced
 
