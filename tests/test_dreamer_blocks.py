@@ -7,9 +7,13 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from srl_tf.distributions import (
+    PolicyHead,
     TwoHotSymlog,
     bernoulli_dist,
+    split_seed,
     straight_through_sample,
+    tanh_normal,
+    tanh_normal_mode,
     unimix_logits,
 )
 from srl_tf.errors import ConfigError
@@ -134,6 +138,128 @@ def test_twohot_symlog_head_zero_init_and_loss():
     assert (good.log_prob(target).numpy() > flat.log_prob(target).numpy()).all()
     np.testing.assert_allclose(flat.log_prob(target).numpy(), -np.log(255.0), rtol=1e-5)
     with pytest.raises(ValueError, match="num_bins"):
+        TwoHotSymlog(tf.zeros((2, 10)))
+
+
+def test_symexp_values_and_sign():
+    e1 = np.e - 1.0
+    np.testing.assert_allclose(symexp(tf.constant([1.0, -1.0, 0.0, 2.0])).numpy(),
+                               [e1, -e1, 0.0, np.e**2 - 1.0], rtol=1e-6)
+    np.testing.assert_allclose(symlog(tf.constant([-e1, 99.0])).numpy(), [-1.0, np.log(100.0)], rtol=1e-6)
+
+
+def test_twohot_weights_on_bins_at_the_top_and_for_any_input_shape():
+    bins = tf.constant([0.0, 1.0, 2.0, 4.0])
+    w = twohot_encode(tf.constant([[1.0, 2.0], [3.0, 4.0]]), bins).numpy()
+    assert w.shape == (2, 2, 4)
+    np.testing.assert_allclose(w[0, 0], [0, 1, 0, 0], atol=1e-7)  # on a bin: all its weight there
+    np.testing.assert_allclose(w[0, 1], [0, 0, 1, 0], atol=1e-7)
+    np.testing.assert_allclose(w[1, 0], [0, 0, 0.5, 0.5], atol=1e-7)  # uneven spacing: halfway 2 … 4
+    np.testing.assert_allclose(w[1, 1], [0, 0, 0, 1], atol=1e-7)  # the top bin
+    np.testing.assert_allclose(twohot_decode(tf.constant([0.2, 0.3, 0.4, 0.1]), bins).numpy(), 1.5, rtol=1e-6)
+    with pytest.raises(ValueError, match="at least 2 bins, got 1"):
+        twohot_encode(tf.constant(0.5), tf.constant([0.0]))
+
+
+def test_lambda_returns_limits_are_monte_carlo_and_one_step_td():
+    r, v, c = [1.0, 2.0, 3.0], [0.5, 1.0, 1.5], [1.0, 0.5, 1.0]
+    boot, g = 4.0, 0.9
+    args = (tf.constant(r), tf.constant(v), tf.constant(c), tf.constant(boot))
+    mc2 = 3.0 + 0.9 * 4.0
+    mc1 = 2.0 + 0.9 * 0.5 * mc2
+    np.testing.assert_allclose(lambda_returns(*args, g, 1.0).numpy(), [1.0 + 0.9 * mc1, mc1, mc2], rtol=1e-6)
+    td = [1.0 + 0.9 * 1.0, 2.0 + 0.9 * 0.5 * 1.5, 3.0 + 0.9 * 4.0]
+    np.testing.assert_allclose(lambda_returns(*args, g, 0.0).numpy(), td, rtol=1e-6)
+
+
+def test_percentile_normalizer_divides_by_the_scale_and_checks_its_arguments():
+    norm = PercentileNormalizer(decay=0.5, low=10.0, high=90.0, min_scale=0.5)
+    low, scale = norm.update(tf.linspace(0.0, 10.0, 101))  # P10 = 1, P90 = 9 → EMAs 0.5, 4.5
+    assert low.numpy() == pytest.approx(0.5) and scale.numpy() == pytest.approx(4.0)
+    np.testing.assert_allclose(norm(tf.constant([8.0, -2.0])).numpy(), [2.0, -0.5], rtol=1e-6)
+    tiny = PercentileNormalizer(min_scale=0.5)
+    assert tiny.scale().numpy() == pytest.approx(0.5)  # the floor applies while P_high − P_low is below it
+    config = norm.get_config()
+    assert (config["decay"], config["low"], config["high"], config["min_scale"]) == (0.5, 10.0, 90.0, 0.5)
+    assert PercentileNormalizer.from_config(config).decay == 0.5
+    for kwargs, match in [({"decay": 1.0}, "decay=1.0"), ({"decay": -0.1}, "decay=-0.1"),
+                          ({"low": 50.0, "high": 50.0}, "low=50.0, high=50.0"), ({"high": 101.0}, "high=101.0"),
+                          ({"low": -1.0}, "low=-1.0"), ({"min_scale": 0.0}, "min_scale=0.0")]:
+        with pytest.raises(ValueError, match=match):
+            PercentileNormalizer(**kwargs)
+    PercentileNormalizer(decay=0.0, low=0.0, high=100.0)  # the ends of the ranges are allowed
+
+
+def test_policy_head_categorical_logits_and_gaussian_with_clipped_log_std():
+    h = tf.random.normal((3, 4), seed=0)
+    head = PolicyHead(True, 5)
+    logits = head(h)
+    np.testing.assert_allclose(head.distribution(logits).logits_parameter().numpy(), logits.numpy())
+    gauss = PolicyHead(False, 2, init_log_std=-0.5)
+    mean = gauss(h)
+    dist = gauss.distribution(mean)
+    np.testing.assert_allclose(dist.mean().numpy(), mean.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(dist.stddev().numpy(), np.full((3, 2), np.exp(-0.5)), rtol=1e-6)
+    assert dist.event_shape == (2,)
+    gauss.log_std.assign([-9.0, 9.0])  # clipped to [-5, 2]
+    np.testing.assert_allclose(gauss.distribution(mean).stddev().numpy()[0], np.exp([-5.0, 2.0]), rtol=1e-6)
+    config = gauss.get_config()
+    assert (config["discrete"], config["action_dim"], config["init_log_std"]) == (False, 2, -0.5)
+
+
+def test_split_seed_tanh_mode_and_bernoulli_event_dims():
+    assert split_seed(None, 3) == [None, None, None]
+    seeds = split_seed(tf.constant([1, 2], tf.int32), 3)
+    assert len(seeds) == 3 and all(s.shape == (2,) for s in seeds)
+    assert len({tuple(s.numpy()) for s in seeds}) == 3
+    np.testing.assert_array_equal(seeds[1].numpy(), split_seed(tf.constant([1, 2], tf.int32), 3)[1].numpy())
+    mean = tf.constant([[0.3, -2.0]])
+    np.testing.assert_allclose(tanh_normal_mode(tanh_normal(mean, tf.zeros((1, 2)))).numpy(), np.tanh([[0.3, -2.0]]),
+                               rtol=1e-6)
+    np.testing.assert_allclose(tanh_normal(mean, tf.fill((1, 2), -1.0)).distribution.stddev().numpy(),
+                               np.full((1, 2), np.exp(-1.0)), rtol=1e-6)
+    logits = tf.constant([[0.0, 2.0]])
+    assert bernoulli_dist(logits).batch_shape == (1, 2) and bernoulli_dist(logits).event_shape == ()
+    summed = bernoulli_dist(logits, event_ndims=1)
+    assert summed.event_shape == (2,) and summed.sample(seed=1).dtype == tf.float32
+    np.testing.assert_allclose(summed.log_prob(tf.constant([[1.0, 1.0]])).numpy(),
+                               [np.log(0.5) + np.log(1 / (1 + np.exp(-2.0)))], rtol=1e-5)
+
+
+def test_unimix_mixes_exactly_and_checks_its_argument():
+    logits = tf.constant([[2.0, 0.0, -1.0]])
+    soft = tf.nn.softmax(logits).numpy()
+    np.testing.assert_allclose(tf.exp(unimix_logits(logits, 0.3)).numpy(), 0.7 * soft + 0.1, rtol=1e-6)
+    np.testing.assert_allclose(unimix_logits(logits, 0.0).numpy(), np.log(soft), rtol=1e-6)
+    for bad in (1.0, -0.1):
+        with pytest.raises(ValueError, match=f"unimix={bad}"):
+            unimix_logits(logits, bad)
+
+
+def test_straight_through_sample_accepts_independent_and_rejects_other_distributions():
+    probs = tf.constant([[[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]])
+    dist = tfd.Independent(tfd.OneHotCategorical(probs=probs, dtype=tf.float32), reinterpreted_batch_ndims=1)
+    np.testing.assert_array_equal(straight_through_sample(dist, seed=0).numpy(), probs.numpy())
+    np.testing.assert_array_equal(straight_through_sample(probs).numpy(), probs.numpy())
+    with pytest.raises(TypeError, match="OneHotCategorical or probabilities, got Normal"):
+        straight_through_sample(tfd.Normal(0.0, 1.0))
+
+
+def test_twohot_symlog_mean_of_a_peaked_head_and_its_arguments():
+    target = tf.constant([5.0, -0.5])
+    bins = tf.linspace(-2.0, 2.0, 5)
+    # logits peaked on the bins at ±1 (in symlog space): the mean is symexp(±1)
+    dist = TwoHotSymlog(100.0 * tf.one_hot([3, 1], 5), low=-2.0, high=2.0, num_bins=5)
+    np.testing.assert_allclose(dist.mean().numpy(), [np.e - 1.0, 1.0 - np.e], rtol=1e-4)
+    np.testing.assert_allclose(dist.mode().numpy(), dist.mean().numpy())
+    np.testing.assert_allclose(dist.probs.numpy().sum(-1), 1.0, rtol=1e-6)
+    w = twohot_encode(symlog(target), bins)
+    expected = tf.reduce_sum(w * tf.nn.log_softmax(dist.logits), -1)
+    np.testing.assert_allclose(dist.log_prob(target).numpy(), expected.numpy(), rtol=1e-6)
+    for kwargs in ({"num_bins": 1}, {"low": 1.0, "high": 1.0}):
+        with pytest.raises(ValueError, match="num_bins >= 2 and low < high"):
+            TwoHotSymlog(tf.zeros((1, kwargs.get("num_bins", 5))), **{"num_bins": 5, **kwargs})
+    with pytest.raises(ValueError, match="logits have 10 entries on the last axis, expected num_bins=255"):
         TwoHotSymlog(tf.zeros((2, 10)))
 
 

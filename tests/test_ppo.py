@@ -12,7 +12,7 @@ import srl_tf
 from srl_tf.algorithms import ppo
 from srl_tf.envs.wrappers import MaskVelocity
 from srl_tf.errors import ConfigError
-from srl_tf.functions import gae
+from srl_tf.functions import discounted_returns, gae
 from srl_tf.memory.rollout import RolloutBuffer
 
 
@@ -50,6 +50,15 @@ def test_gae_truncation_bootstraps_termination_does_not():
     np.testing.assert_allclose(adv2[:, 1], adv, rtol=1e-6)
 
 
+def test_discounted_returns_by_hand_with_a_bootstrap():
+    # G_2 = 3 + 0.5·4 = 5, G_1 = 2 + 0.5·5 = 4.5, G_0 = 1 + 0.5·4.5 = 3.25
+    out = discounted_returns(np.array([1.0, 2.0, 3.0]), 0.5, bootstrap=4.0)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, [3.25, 4.5, 5.0], rtol=1e-7)
+    np.testing.assert_allclose(discounted_returns(np.array([1.0, 2.0]), 0.5), [2.0, 2.0], rtol=1e-7)
+    assert discounted_returns(np.zeros(0), 0.9).shape == (0,)
+
+
 def test_clipped_surrogate_and_value_clip():
     ratio = np.array([1.5, 0.5, 0.5, 1.1], np.float32)
     adv = np.array([1.0, -1.0, 1.0, 1.0], np.float32)
@@ -79,6 +88,76 @@ def test_rollout_sequences_are_contiguous_per_env_and_start_from_stored_state():
     np.testing.assert_array_equal(s["state"][:, 0], [0, 200, 1, 201])
     np.testing.assert_array_equal(s["is_first"], [[0, 0], [1, 0], [0, 0], [0, 0]])
     np.testing.assert_array_equal(s["extra"], [[0, 2], [4, 6], [1, 3], [5, 7]])
+
+
+def filled_rollout(steps=4, num_envs=3, state_size=2):
+    """A rollout whose every stored number says where it came from: obs 10·t + i, action t + i,
+    reward t − i, state (100·t + i, −(100·t + i)), env 1 truncated at t = 1 (final obs −1) and
+    env 2 terminated at t = 2."""
+    rb = RolloutBuffer(steps, num_envs, (1,), np.float32, (), np.int32, state_size=state_size)
+    e = np.arange(num_envs)
+    for t in range(steps):
+        term, trunc = (t == 2) & (e == 2), (t == 1) & (e == 1)
+        code = (100 * t + e).astype(np.float32)
+        rb.add((10 * t + e)[:, None].astype(np.float32), t + e, (t - e).astype(np.float32), term, trunc,
+               -np.ones((num_envs, 1), np.float32), np.stack([code, -code], 1)[:, :state_size], (t == 0) | term)
+    return rb
+
+
+def test_rollout_sequences_keep_actions_and_the_state_of_each_sequence_start():
+    rb = filled_rollout()
+    s = rb.sequences(2)
+    assert sorted(s) == ["action", "is_first", "obs", "state"]
+    # sequence i·2 + k is env i's steps 2k, 2k + 1
+    np.testing.assert_array_equal(s["action"], [[0, 1], [2, 3], [1, 2], [3, 4], [2, 3], [4, 5]])
+    np.testing.assert_array_equal(s["state"], [[0, 0], [200, -200], [1, -1], [201, -201], [2, -2], [202, -202]])
+    np.testing.assert_array_equal(s["is_first"], [[1, 0], [0, 0], [1, 0], [0, 0], [1, 0], [1, 0]])
+    with pytest.raises(ValueError, match="rollout of 4 steps is not divisible into sequences of 3"):
+        rb.sequences(3)
+
+
+def test_rollout_reset_starts_writing_at_the_first_step_again():
+    rb = filled_rollout()
+    assert rb.full and len(rb.final_obs) == 1
+    with pytest.raises(RuntimeError, match="full"):
+        rb.add(np.zeros((3, 1)), np.zeros(3), np.zeros(3), np.zeros(3, bool), np.zeros(3, bool), np.zeros((3, 1)))
+    rb.reset()
+    assert not rb.full and rb.final_obs == []
+    rb.add(np.full((3, 1), 7.0), np.zeros(3), np.zeros(3), np.zeros(3, bool), np.zeros(3, bool), np.zeros((3, 1)))
+    assert rb.pos == 1 and rb.obs[0, :, 0].tolist() == [7.0, 7.0, 7.0] and rb.obs[1, 0, 0] == 10.0
+
+
+def test_rollout_interrupt_cuts_only_the_given_running_streams():
+    rb = RolloutBuffer(4, 3, (1,), np.float32, (), np.int32)
+    rb.interrupt_episodes(np.zeros((3, 1)))  # nothing stored yet: nothing to cut
+    assert rb.final_obs == []
+    rb.add(np.zeros((3, 1)), np.zeros(3), np.zeros(3), np.zeros(3, bool), np.zeros(3, bool), np.zeros((3, 1)))
+    rb.interrupt_episodes(np.array([[5.0], [6.0], [7.0]]), streams=[2])
+    assert rb.truncated[0].tolist() == [False, False, True] and rb.terminated[0].tolist() == [False] * 3
+    assert [(t, i, o.tolist()) for t, i, o in rb.final_obs] == [(0, 2, [7.0])]
+    rb.interrupt_episodes(np.array([[5.0], [6.0], [7.0]]))  # all streams; stream 2 has ended already
+    assert rb.truncated[0].tolist() == [True, True, True]
+    assert [(t, i, o.tolist()) for t, i, o in rb.final_obs] == [(0, 2, [7.0]), (0, 0, [5.0]), (0, 1, [6.0])]
+
+
+def test_rollout_state_arrays_round_trip():
+    rb = filled_rollout()
+    rb.reset()
+    for _ in range(3):  # a part-filled rollout with one truncation in it
+        rb.add(np.ones((3, 1)), np.ones(3), np.ones(3), np.zeros(3, bool), np.array([False, True, False]),
+               np.full((3, 1), 9.0), np.ones((3, 2)), np.zeros(3))
+    arrays = {}
+    rb.state_arrays("m", arrays)
+    copy = RolloutBuffer(4, 3, (1,), np.float32, (), np.int32, state_size=2)
+    copy.load_state_arrays("m", arrays)
+    for name in RolloutBuffer._STATE:
+        np.testing.assert_array_equal(getattr(copy, name), getattr(rb, name), err_msg=name)
+    assert copy.pos == 3 and isinstance(copy.pos, int)
+    assert [(t, i, o.tolist()) for t, i, o in copy.final_obs] == [(t, 1, [9.0]) for t in range(3)]
+    empty = {}
+    RolloutBuffer(4, 3, (1,), np.float32, (), np.int32, state_size=2).state_arrays("m", empty)
+    copy.load_state_arrays("m", empty)  # a checkpoint without truncations clears them
+    assert copy.final_obs == [] and copy.pos == 0
 
 
 def recurrent_agent(num_envs=2, shared=True):

@@ -1,9 +1,11 @@
-"""ReplayBuffer: storage layout, transition consistency across episode ends, n-step returns."""
+"""ReplayBuffer: storage layout, transition consistency across episode ends, n-step returns,
+checkpoint arrays; SequenceMemory: checkpoint arrays, interrupted episodes, the newest steps.
+(SequenceMemory's sampling is tested beside Dreamer in test_dreamer.py.)"""
 
 import numpy as np
 import pytest
 
-from srl_tf.memory import ReplayBuffer
+from srl_tf.memory import ReplayBuffer, SequenceMemory
 
 GAMMA = 0.9
 
@@ -273,3 +275,148 @@ def test_sample_many_stacks_batches():
     assert b.action.shape == (4, 8) and b.reward.shape == (4, 8) and b.discount.shape == (4, 8)
     assert_consistent(b, streams)
     assert not np.array_equal(b.obs[0], b.obs[1])  # independent batches
+
+
+# ------------------------------------------------------------------------------------------
+# Checkpoint arrays and interrupted episodes
+# ------------------------------------------------------------------------------------------
+
+
+def test_state_arrays_round_trip_keeps_what_sampling_returns():
+    streams = Streams([[3, 5], [4]])
+    rb = make_buffer(capacity=40, num_envs=2, n_step=2)
+    fill(rb, streams, 13)
+    arrays = {}
+    rb.state_arrays("m", arrays)
+    assert arrays["m.obs"].shape == (2, rb.filled, 3)  # slots never written are left out
+    copy = make_buffer(capacity=40, num_envs=2, n_step=2)
+    copy.load_state_arrays("m", arrays)
+    assert len(copy) == len(rb) and copy.filled == rb.filled
+    for name in ReplayBuffer._SLOTS + ReplayBuffer._COUNTERS:
+        np.testing.assert_array_equal(getattr(copy, name), getattr(rb, name), err_msg=name)
+    a, b = rb.sample(64, np.random.default_rng(3)), copy.sample(64, np.random.default_rng(3))
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    # both go on storing the same way
+    step = streams.step()
+    rb.add(*step)
+    copy.add(*step)
+    np.testing.assert_array_equal(copy.obs, rb.obs)
+    np.testing.assert_array_equal(copy.head, rb.head)
+
+
+def test_interrupting_some_streams_truncates_only_their_last_transition():
+    rb = make_buffer(capacity=40, num_envs=3)
+    f = np.zeros(3, bool)
+    obs = np.zeros((3, 3), np.float32)
+    rb.add(obs, np.zeros(3, np.int32), np.ones(3, np.float32), obs + 1, f, f)
+    rb.interrupt_episodes(streams=[1])
+    last = rb.head - 1
+    assert rb.episode_end[np.arange(3), last].tolist() == [False, True, False]
+    assert rb.pending.tolist() == [True, False, True]
+    rb.interrupt_episodes()  # the others too
+    assert rb.episode_end[np.arange(3), last].tolist() == [True, True, True] and not rb.pending.any()
+    assert not rb.terminated.any()  # a truncation: the transition still bootstraps
+    batch = rb.sample(30, np.random.default_rng(0))
+    np.testing.assert_allclose(batch.discount, GAMMA)
+
+
+def test_nbytes_counts_every_stored_array():
+    rb = ReplayBuffer(10, (4,), np.float32, (2,), np.float32, num_envs=2)
+    arrays = (rb.obs, rb.action, rb.reward, rb.terminated, rb.episode_end, rb.valid)
+    assert rb.nbytes == sum(a.nbytes for a in arrays) == 2 * 5 * (16 + 8 + 4 + 3)
+
+
+def test_capacity_is_split_between_streams_rounding_up():
+    assert make_buffer(capacity=10, num_envs=3).slots == 4
+    assert make_buffer(capacity=9, num_envs=3).slots == 3
+    assert make_buffer(capacity=1, num_envs=1).slots == 2  # room for an obs and its successor
+
+
+# ------------------------------------------------------------------------------------------
+# SequenceMemory
+# ------------------------------------------------------------------------------------------
+
+
+def sequence_steps(mem, steps, num_envs=2, end_every=4):
+    """``steps`` env steps: obs 100·e + step, action (step, −step), reward step; episodes end every
+    ``end_every`` steps, by termination on env 0 and truncation on env 1."""
+    for k in range(steps):
+        e = np.arange(num_envs)
+        end = np.full(num_envs, (k + 1) % end_every == 0)
+        mem.add((100 * e + k)[:, None].astype(np.float32), np.tile([[k, -k]], (num_envs, 1)).astype(np.float32),
+                np.full(num_envs, float(k)), (100 * e + k + 1)[:, None].astype(np.float32), end & (e == 0),
+                end & (e == 1))
+
+
+def test_sequence_memory_capacity_is_split_between_streams_and_len_counts_stored_steps():
+    mem = SequenceMemory(9, (1,), np.float32, 2, num_envs=2)
+    assert mem.slots == 5 and len(mem) == 0 and not mem.can_sample(1)
+    sequence_steps(mem, 2)
+    assert len(mem) == 2 * 3 and mem.can_sample(3) and not mem.can_sample(4)
+    sequence_steps(mem, 5)  # wraps: a stream holds at most its slots
+    assert len(mem) == 2 * 5
+    assert SequenceMemory(1, (1,), np.float32, 1).slots == 2
+    with pytest.raises(ValueError, match="mode='episodes'; allowed: 'windows', 'stream'"):
+        SequenceMemory(10, (1,), np.float32, 1, mode="episodes")
+
+
+def test_sequence_memory_stores_terminal_flags_and_actions_per_stream():
+    mem = SequenceMemory(40, (1,), np.float32, 2, num_envs=2)
+    sequence_steps(mem, 4)
+    # step t holds o_t, the action that led to it (zeros at an episode start) and the reward on arrival
+    np.testing.assert_array_equal(mem.obs[:, :5, 0], [[0, 1, 2, 3, 4], [100, 101, 102, 103, 104]])
+    np.testing.assert_array_equal(mem.action[0, :5], [[0, 0], [0, 0], [1, -1], [2, -2], [3, -3]])
+    np.testing.assert_array_equal(mem.reward[1, :5], [0, 0, 1, 2, 3])
+    np.testing.assert_array_equal(mem.is_first[:, :5], [[1, 0, 0, 0, 0]] * 2)
+    np.testing.assert_array_equal(mem.is_terminal[:, :5], [[0, 0, 0, 0, 1], [0, 0, 0, 0, 0]])  # env 1 truncated
+    sequence_steps(mem, 1)
+    np.testing.assert_array_equal(mem.is_first[:, 5], [1, 1])  # both begin a new episode after the end
+
+
+def test_sequence_memory_latest_returns_the_newest_steps_of_one_stream():
+    mem = SequenceMemory(12, (1,), np.float32, 2, num_envs=2)
+    sequence_steps(mem, 3)
+    b = mem.latest(1, 3)
+    np.testing.assert_array_equal(b.obs[0, :, 0], [101, 102, 103])
+    np.testing.assert_array_equal(b.action[0, :, 0], [0, 1, 2])
+    assert mem.latest(0, 50).obs.shape == (1, 4, 1)  # no more than is stored
+    # 6 more steps counting from 0 again: 1 2 3 4 (terminal), then a new episode 4 5 6. The ring
+    # (6 slots a stream) has wrapped and holds the newest 6 of the 11 steps written
+    sequence_steps(mem, 6)
+    np.testing.assert_array_equal(mem.latest(0, 50).obs[0, :, 0], [2, 3, 4, 4, 5, 6])
+
+
+def test_sequence_memory_interrupt_starts_new_episodes_only_in_the_given_streams():
+    mem = SequenceMemory(40, (1,), np.float32, 2, num_envs=3)
+    sequence_steps(mem, 1, num_envs=3)
+    mem.interrupt_episodes(streams=[2])
+    sequence_steps(mem, 1, num_envs=3)
+    assert mem.written.tolist() == [3, 3, 4]
+    np.testing.assert_array_equal(mem.is_first[2, :4], [1, 0, 1, 0])
+    np.testing.assert_array_equal(mem.is_first[:2, :3], [[1, 0, 0]] * 2)
+
+
+def test_sequence_memory_state_arrays_round_trip_keeps_stream_cursors():
+    def make():
+        return SequenceMemory(40, {"image": ((2, 2), np.uint8), "vec": ((1,), np.float32)}, None, 2, num_envs=2)
+
+    mem = make()
+    for k in range(9):
+        obs = {"image": np.full((2, 2, 2), k, np.uint8), "vec": np.full((2, 1), k, np.float32)}
+        nxt = {"image": obs["image"] + 1, "vec": obs["vec"] + 1}
+        end = np.full(2, k % 5 == 4)
+        mem.add(obs, np.ones((2, 2), np.float32), np.ones(2), nxt, end, np.zeros(2, bool))
+    mem.sample(3, 4, np.random.default_rng(0))  # sets the cursors
+    arrays = {}
+    mem.state_arrays("s", arrays)
+    assert arrays["s.obs.image"].shape == (2, 11, 2, 2)  # slots never written are left out
+    copy = make()
+    copy.load_state_arrays("s", arrays)
+    for name in ("action", "reward", "is_first", "is_terminal", "written", "_episode_open", "_cursors"):
+        np.testing.assert_array_equal(getattr(copy, name), getattr(mem, name), err_msg=name)
+    for key in mem.obs:
+        np.testing.assert_array_equal(copy.obs[key], mem.obs[key])
+    a, b = mem.sample(3, 4, np.random.default_rng(1)), copy.sample(3, 4, np.random.default_rng(1))
+    np.testing.assert_array_equal(a.obs["image"], b.obs["image"])
+    np.testing.assert_array_equal(a.is_first, b.is_first)
