@@ -14,10 +14,11 @@ the first 1000.
     python benchmarks/dreamer_pendulum.py --plot eval.png --dirs runs/bench_dreamer/v1_s0 runs/bench_dreamer/v2_s0
 
 ``--speed`` times 60 full train steps (world model + imagination + actor + critic) after compilation
-on a stored batch; with ``--srl-framework PATH`` (an unpacked srl-framework 1.4.6 wheel) it also
-times that framework's dreamer_v3 with the same fields through its own ``Runner.train``. The two
-figures are not like for like: the second also holds, per train step, one env step, one action (an
-eager Keras call there) and the runner's loop, whose cost has not been measured apart.
+in two ways: through ``Runner.train(max_train_count=60)``, which per train step also steps the env
+once and acts once, and as the bare compiled step on one stored batch; the difference is the
+loop's share. With ``--srl-framework PATH`` (an unpacked srl-framework 1.4.6 wheel) it also times
+that framework's dreamer_v3 with the same fields through its own ``Runner.train(max_train_count=60)``,
+which is like for like with the first srl_tf figure.
 Each run writes its history under runs/bench_dreamer/<preset>_s<seed> and prints a markdown row.
 Results: a learning invocation writes benchmarks/results/dreamer_<preset>_pendulum.json (or the file
 ``--result`` names, for variants with other learning rates or ``--set``), with each seed's
@@ -72,6 +73,22 @@ def pendulum_config(preset: str = "v3", seed: int = 0, jit: bool = True, lrs: tu
     return cfg
 
 
+def speed_table(result: dict) -> str:
+    """The docs table of a ``--speed`` result file, with each srl_tf case's ratio to srl-framework
+    where that was timed the same way."""
+    runs = _results.runs_of(result)
+    srl = next((r["ms_per_train_step"] for r in runs if r["case"].startswith("srl-framework")), None)
+    lines = ["| | what is timed | ms per train step | train steps/s | speed against srl-framework |",
+             "|---|---|---|---|---|"]
+    for r in runs:
+        ms = r["ms_per_train_step"]
+        same_way = srl is not None and r["timed"].startswith("Runner.train") and not r["case"].startswith("srl-framework")
+        ratio = f"{srl / ms:.2f}×" if same_way else ("1×" if r["case"].startswith("srl-framework") else "-")
+        lines.append(f"| {r['case']} | {r['timed']} | {ms} | {1000 / ms:.1f} | {ratio} |")
+    lines.append(f"\n60 train steps after compilation, one process each; {_results.machine_line(result)}.")
+    return "\n".join(lines)
+
+
 def parse_overrides(items: list) -> dict:
     """``NAME=VALUE`` strings to a dict, VALUE read as a Python literal where it is one."""
     out = {}
@@ -103,19 +120,26 @@ def learn(preset: str, seed: int, steps: int, out: str, eval_interval: int, lrs:
     return evals, final, wall, peak_rss_mb, runner.agent.train_count
 
 
-def speed(preset: str, n: int = 60, overrides: dict | None = None) -> float:
+def speed(preset: str, n: int = 60, overrides: dict | None = None) -> tuple[float, float]:
+    """(ms per train step through ``Runner.train(max_train_count=n)``, one env step and one action
+    per train step as srl-framework's loop does them; ms per call of the bare compiled step on one
+    stored batch). Both after compilation; no world-model-only phase, one train step per env step."""
     import srl_tf
 
+    overrides = {"warmup_world_model": 0, "train_interval": 1, **(overrides or {})}
     runner = srl_tf.Runner(srl_tf.EnvConfig("Pendulum-v1"), pendulum_config(preset, overrides=overrides))
-    runner.train(max_steps=60, progress=False)
+    runner.train(max_train_count=20, progress=False)  # the random warm-up steps, compilation, 20 train steps
+    t = time.time()
+    runner.train(max_train_count=n, progress=False)
+    through_runner = (time.time() - t) / n * 1000
     agent = runner.agent
     batch = agent.memory.sample(agent.config.batch_size, agent.config.batch_length, agent.rng)
-    float(agent._train_all(*batch)["model_loss"])  # compile
+    float(agent._train_all(*batch)["model_loss"])
     t = time.time()
     for _ in range(n):
         metrics = agent._train_all(*batch)
     float(metrics["model_loss"])
-    return (time.time() - t) / n * 1000
+    return through_runner, (time.time() - t) / n * 1000
 
 
 SRL_SCRIPT = r"""
@@ -236,10 +260,13 @@ def main():
     if args.speed:
         cases = []
         for preset in args.presets:
-            ms = speed(preset, overrides=parse_overrides(args.set))
-            cases.append({"case": f"srl_tf dreamer {preset}", "ms_per_train_step": round(ms, 1),
+            through, bare = speed(preset, overrides=parse_overrides(args.set))
+            cases.append({"case": f"srl_tf dreamer {preset}", "ms_per_train_step": round(through, 1),
+                          "timed": "Runner.train per train step: also one env step, one action, its loop"})
+            cases.append({"case": f"srl_tf dreamer {preset}, bare step", "ms_per_train_step": round(bare, 1),
                           "timed": "the compiled train step alone, on a stored batch"})
-            print(f"srl_tf dreamer {preset}: {ms:.1f} ms per full train step", flush=True)
+            print(f"srl_tf dreamer {preset}: {through:.1f} ms per train step through Runner.train, "
+                  f"{bare:.1f} ms the bare step", flush=True)
         if args.srl_framework:
             out = subprocess.run([sys.executable, "-c", SRL_SCRIPT, args.srl_framework], capture_output=True, text=True)
             ms = [line.split()[1] for line in out.stdout.splitlines() if line.startswith("SRL_MS")]
