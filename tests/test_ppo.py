@@ -116,6 +116,16 @@ def test_rollout_sequences_keep_actions_and_the_state_of_each_sequence_start():
         rb.sequences(3)
 
 
+def test_rollout_stores_each_field_with_its_dtype_and_value():
+    rb = filled_rollout()
+    assert rb.obs.dtype == np.float32 and rb.action.dtype == np.int32 and rb.state.dtype == np.float32
+    np.testing.assert_array_equal(rb.reward[:, 2], [-2, -1, 0, 1])
+    np.testing.assert_array_equal(rb.truncated[1], [False, True, False])
+    np.testing.assert_array_equal(rb.terminated[2], [False, False, True])
+    assert RolloutBuffer(2, 1, (2, 2), np.uint8, (), np.int32).obs.dtype == np.uint8
+    assert RolloutBuffer(2, 1, (1,), np.float32, (), np.int32).state.shape == (2, 1, 0)  # no state by default
+
+
 def test_rollout_reset_starts_writing_at_the_first_step_again():
     rb = filled_rollout()
     assert rb.full and len(rb.final_obs) == 1
