@@ -20,6 +20,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _results  # noqa: E402
+from side_by_side import in_fresh_process  # noqa: E402
 
 WARMUP = 1_000
 
@@ -100,7 +101,7 @@ def main():
             if r % 2:
                 order.reverse()
             for name, fn in order:
-                wall, grads = fn(algo, args.steps, args.seed)
+                wall, grads = in_fresh_process(fn, algo, args.steps, args.seed)
                 sps[algo, name].append(args.steps / wall)
                 runs.append({"algorithm": algo, "framework": name, "repeat": r, "seed": args.seed, "env_steps": args.steps,
                              "gradient_steps": int(grads), "wall_s": round(wall, 2),

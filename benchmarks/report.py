@@ -142,6 +142,48 @@ def summary() -> str:
     return "\n".join(lines)
 
 
+SPEED_PAGES = {"dqn_speed": ("DQN CartPole-v1", "≥ 1.5×", 1.5, "benchmarks/cartpole.md"),
+               "ppo_speed": ("PPO CartPole-v1", "≥ 1.5×", 1.5, "benchmarks/ppo.md"),
+               "continuous_speed": ("{algo} Pendulum-v1", "≥ 2×", 2.0, "benchmarks/continuous.md"),
+               "dreamer_speed": ("Dreamer V3 train step, Pendulum configuration", "≥ 3×", 3.0, "benchmarks/dreamer.md")}
+
+
+def speed_summary() -> str:
+    """One row per framework comparison that has a result file (the speed table on docs/benchmarks.md)."""
+    import statistics
+
+    lines = ["| comparison | srl_tf | other | ratio | target | measured | page |", "|---|---|---|---|---|---|---|"]
+    for name, (label, target, need, page) in SPEED_PAGES.items():
+        if not os.path.exists(_results.path(name)):
+            continue
+        result = _results.read(name)
+        runs = _results.runs_of(result)
+        when = result["date"]
+        link = f"[page]({page})"
+        if name == "dreamer_speed":
+            ours = next(r["ms_per_train_step"] for r in runs if r["case"].startswith("srl_tf") and "bare" not in r["case"])
+            theirs = next((r["ms_per_train_step"] for r in runs if r["case"].startswith("srl-framework")), None)
+            if theirs is None:
+                continue
+            ratio = theirs / ours
+            lines.append(f"| {label}, against srl-framework 1.4.6 (both through `Runner.train`) | {ours} ms | {theirs} ms "
+                         f"| {ratio:.2f}× | {target}: **{'met' if ratio >= need else 'missed'}** | {when} | {link} |")
+            continue
+        sb3 = result["packages"].get("stable-baselines3")
+        for algo in dict.fromkeys(r.get("algorithm", "") for r in runs):
+            mine = [r for r in runs if r.get("algorithm", "") == algo]
+            ours = statistics.mean(r["env_steps_per_s"] for r in mine if r["framework"] == "srl_tf")
+            theirs = statistics.mean(r["env_steps_per_s"] for r in mine if r["framework"] == "sb3")
+            ratio = ours / theirs
+            lines.append(f"| {label.format(algo=algo.upper())}, against Stable-Baselines3 {sb3} | {ours:.0f} env steps/s "
+                         f"| {theirs:.0f} env steps/s | {ratio:.2f}× | {target}: **{'met' if ratio >= need else 'missed'}** "
+                         f"| {when} | {link} |")
+    lines.append("\nEnv steps/s count the env steps each framework took over the whole run, start-up and compilation "
+                 "included; Dreamer's figures are ms per train step after compilation. The machine and its load are on "
+                 "each page.")
+    return "\n".join(lines)
+
+
 # name: (result files, function of their records) -- the tables the docs mark
 TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "main_job": (("main_job",), _single("main_job")),
@@ -149,6 +191,9 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "ray_scaling": (("ray_scaling",), _single("ray_scaling")),
     "ray_scaling_cartpole": (("ray_scaling_cartpole",), _single("ray_scaling")),
     "dreamer_first_step": (("dreamer_first_step",), _single("dreamer_first_step")),
+    "dreamer_precision": (("dreamer_precision",), _single("dreamer_precision")),
+    "dqn_speed": (("dqn_speed",), _single("side_by_side")),
+    "ppo_speed": (("ppo_speed",), _single("side_by_side")),
     "dreamer_speed": (("dreamer_speed",), lambda results: _script("dreamer_pendulum").speed_table(results[0])),
     "ray_learning": (("ray_learning",), _single("ray_learning")),
     "ray_ppo_lunarlander": (("ray_ppo_lunarlander",), _single("ray_learning")),
@@ -160,6 +205,8 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "rl2_bandits": (("rl2_bandits",), _many("rl2")),
     "rl2_navigation": (("rl2_navigation",), _many("rl2")),
     "summary": ((), lambda _: summary()),
+    "speed_summary": ((), lambda _: speed_summary()),
+    "continuous_speed": (("continuous_speed",), _single("continuous_speed")),
 }
 
 # file in docs/images: (result files, title, what to plot) -- "eval": evaluation return against env

@@ -1,6 +1,6 @@
 """Shared harness for the speed benchmarks: run srl_tf and Stable-Baselines3 alternately with the
 same settings, print env steps/s, gradient steps/s, their ratio and a markdown table, and write the
-result file benchmarks/results/<name>.json (see _results.py).
+result file benchmarks/results/<name>.json (see _results.py). Every run is a fresh process.
 
 Env steps/s count the env steps each framework actually took: SB3's PPO collects whole rollouts
 (asked for 50 000 steps with rollouts of 2048 it takes 51 200) and its DQN whole ``train_freq``
@@ -9,9 +9,11 @@ ran.
 """
 
 import argparse
+import multiprocessing
 import os
 import sys
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -38,6 +40,13 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def in_fresh_process(fn: Callable, *args) -> tuple:
+    """``fn(*args)`` in a new Python process: each framework starts alone (TensorFlow and a CUDA
+    build of torch in one process can crash), and neither inherits the other's threads."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
 def compare(run_srl_tf: RunFn, run_sb3: RunFn, default_steps: int, name: str) -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=default_steps)
@@ -52,7 +61,7 @@ def compare(run_srl_tf: RunFn, run_sb3: RunFn, default_steps: int, name: str) ->
         if r % 2:  # alternate who runs first, the machine warms up and its load drifts
             order.reverse()
         for framework, fn in order:
-            wall, grads, ret, steps = fn(args.steps, args.seed)
+            wall, grads, ret, steps = in_fresh_process(fn, args.steps, args.seed)
             runs.append({"framework": framework, "repeat": r, "seed": args.seed, "env_steps": int(steps),
                          "gradient_steps": int(grads), "wall_s": round(wall, 2), "env_steps_per_s": round(steps / wall, 1),
                          "gradient_steps_per_s": round(grads / wall, 1), "eval": round(float(ret), 1)})
