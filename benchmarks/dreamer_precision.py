@@ -69,7 +69,7 @@ def step_ms(case: str) -> float:
 
     if case == "bf16":
         patch_dense_to_bfloat16()
-    return speed("v3", overrides={"jit_compile": case == "f32_xla"})
+    return speed("v3", overrides={"jit_compile": case == "f32_xla"})[1]  # the bare compiled step
 
 
 def run_case(case: str) -> float | None:
@@ -119,6 +119,26 @@ def main():
     runs = [{"case": name, "ms_per_step": [round(x, 1) for x in ms]} for name, ms in times.items()]
     _results.write("dreamer_precision", _results.record(runs, seeds=[0], machine_before=before,
                                                         settings={"repeats": args.repeats, "products": products}))
+
+
+def table(result: dict) -> str:
+    """The docs tables of the result file: the lone product, then the whole step per case."""
+    import statistics
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import _results
+
+    lines = ["| one 2880 × 512 by 512 × 512 product | ms, plain `tf.function` | ms, XLA |", "|---|---|---|"]
+    for p in result["settings"]["products"]:
+        lines.append(f"| {p['dtype']} | {p['ms_tf_function']:.2f} | {p['ms_xla']:.2f} |")
+    n = result["settings"]["repeats"]
+    lines += ["", f"| V3 train step, Pendulum configuration | median ms | range, {n} processes |", "|---|---|---|"]
+    for r in _results.runs_of(result):
+        ms = r["ms_per_step"]
+        lines.append(f"| {r['case']} | {statistics.median(ms):.1f} | {min(ms):.1f} to {max(ms):.1f} |" if ms
+                     else f"| {r['case']} | failed | |")
+    lines.append(f"\n{_results.machine_line(result)}.")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
