@@ -142,6 +142,20 @@ def summary() -> str:
     return "\n".join(lines)
 
 
+def mutation_table(result: dict) -> str:
+    """The mutation-testing table of docs/guides/testing.md (``python scripts/mutation.py --write``)."""
+    lines = ["| module | mutants | killed | timed out | survived or not run | equivalent | score |",
+             "|---|---|---|---|---|---|---|"]
+    total = result["settings"]["total"]
+    for m in [*result["runs"], {"module": "all", **total}]:
+        score = "-" if m["score"] is None else f"{m['score']:.1f} %"
+        lines.append(f"| {m['module']} | {m['total']} | {m['killed']} | {m['timeout']} | {m['survived'] + m['other']} "
+                     f"| {m['equivalent']} | {score} |")
+    lines.append(f"\nScore: (killed + timed out) / (mutants − equivalent); {result['settings']['tool']}; "
+                 f"`{result['command']}`; {_results.machine_line(result)}.")
+    return "\n".join(lines)
+
+
 SPEED_PAGES = {"dqn_speed": ("DQN CartPole-v1", "≥ 1.5×", 1.5, "benchmarks/cartpole.md"),
                "ppo_speed": ("PPO CartPole-v1", "≥ 1.5×", 1.5, "benchmarks/ppo.md"),
                "continuous_speed": ("{algo} Pendulum-v1", "≥ 2×", 2.0, "benchmarks/continuous.md"),
@@ -206,6 +220,7 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "rl2_navigation": (("rl2_navigation",), _many("rl2")),
     "summary": ((), lambda _: summary()),
     "speed_summary": ((), lambda _: speed_summary()),
+    "mutation": (("mutation",), lambda results: mutation_table(results[0])),
     "continuous_speed": (("continuous_speed",), _single("continuous_speed")),
 }
 
