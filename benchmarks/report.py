@@ -144,14 +144,15 @@ def summary() -> str:
 
 def mutation_table(result: dict) -> str:
     """The mutation-testing table of docs/guides/testing.md (``python scripts/mutation.py --write``)."""
-    lines = ["| module | mutants | killed | timed out | survived or not run | equivalent | score |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| module | mutants | killed | timed out | survived | not run (or no result) | equivalent | score |",
+             "|---|---|---|---|---|---|---|---|"]
     total = result["settings"]["total"]
     for m in [*result["runs"], {"module": "all", **total}]:
         score = "-" if m["score"] is None else f"{m['score']:.1f} %"
-        lines.append(f"| {m['module']} | {m['total']} | {m['killed']} | {m['timeout']} | {m['survived'] + m['other']} "
+        lines.append(f"| {m['module']} | {m['total']} | {m['killed']} | {m['timeout']} | {m['survived']} | {m['other']} "
                      f"| {m['equivalent']} | {score} |")
-    lines.append(f"\nScore: (killed + timed out) / (mutants − equivalent); {result['settings']['tool']}; "
+    lines.append(f"\nScore: (killed + timed out) / (mutants − equivalent), a mutant not run counting as not killed; "
+                 f"{result['settings']['tool']}; "
                  f"`{result['command']}`; {_results.machine_line(result)}.")
     return "\n".join(lines)
 

@@ -19,6 +19,7 @@ from srl_tf.distributions import (
 from srl_tf.errors import ConfigError
 from srl_tf.functions import (
     PercentileNormalizer,
+    gae,
     lambda_returns,
     symexp,
     symlog,
@@ -404,3 +405,20 @@ def test_v2_encoder_decoder_shapes():
     assert ConvDecoderV2((64, 64, 3), depth=4)(feat).shape == (2, 3, 64, 64, 3)
     with pytest.raises(ConfigError, match="smaller than the minimum"):
         ConvEncoderV2(depth=4)(tf.zeros((1, 32, 32, 3)))
+
+
+def test_gae_returns_float32_for_float64_inputs_and_handles_a_one_step_rollout():
+    # inputs in numpy's default float64: the advantages and returns are float32 all the same
+    r = np.array([[1.0, 0.0], [2.0, 1.0]])
+    v = np.array([[0.5, 0.25], [0.75, 0.5]])
+    next_v = np.array([[0.75, 0.5], [1.0, 2.0]])
+    done = np.array([[False, False], [False, True]])
+    adv, ret = gae(r, v, next_v, done, done, 0.5, 0.5)
+    assert adv.dtype == np.float32 and ret.dtype == np.float32
+    # column 0: δ = (1 + 0.375 − 0.5, 2 + 0.5 − 0.75) = (0.875, 1.75), A0 = 0.875 + 0.25·1.75
+    np.testing.assert_allclose(adv[:, 0], [1.3125, 1.75], rtol=1e-6)
+    np.testing.assert_allclose(ret, adv + v, rtol=1e-6)
+    # a rollout of one step: A = δ
+    adv1, ret1 = gae(r[:1], v[:1], next_v[:1], done[:1], done[:1], 0.5, 0.5)
+    np.testing.assert_allclose(adv1, [[0.875, 0.0]], rtol=1e-6)
+    assert adv1.shape == (1, 2) and ret1.dtype == np.float32
