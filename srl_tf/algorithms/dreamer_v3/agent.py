@@ -217,18 +217,17 @@ class Agent(base.OffPolicyAgent):
     def _train_once(self) -> tuple[int, dict]:
         cfg = self.config
         batch = self.memory.sample(cfg.batch_size, cfg.batch_length, self.rng)
-        with_behavior = self.train_count >= cfg.warmup_world_model
-        metrics = self._train(tf.constant(with_behavior), *batch)
-        if not with_behavior:  # the actor and critic half did not run: no figures of it
-            metrics = {k: v for k, v in metrics.items() if k not in self._behavior_metrics}
-        return 1, metrics
+        if self.train_count >= cfg.warmup_world_model:
+            return 1, self._train_all(*batch)
+        return 1, self._train_world_model(*batch)
 
     def _train_all(self, obs, action, reward, is_first, is_terminal) -> dict:
         """The full train step (world model, actor and critic) on one batch."""
         return self._train(tf.constant(True), obs, action, reward, is_first, is_terminal)
 
     def _train_world_model(self, obs, action, reward, is_first, is_terminal) -> dict:
-        """The world model's half of the train step alone, on one batch."""
+        """The world model's half of the train step alone, on one batch (the actor and critic half
+        did not run, so its figures are left out)."""
         metrics = self._train(tf.constant(False), obs, action, reward, is_first, is_terminal)
         return {k: v for k, v in metrics.items() if k not in self._behavior_metrics}
 
