@@ -420,3 +420,37 @@ def test_sequence_memory_state_arrays_round_trip_keeps_stream_cursors():
     a, b = mem.sample(3, 4, np.random.default_rng(1)), copy.sample(3, 4, np.random.default_rng(1))
     np.testing.assert_array_equal(a.obs["image"], b.obs["image"])
     np.testing.assert_array_equal(a.is_first, b.is_first)
+
+
+def _one_episode_per_stream(steps: tuple, capacity: int) -> SequenceMemory:
+    """A SequenceMemory whose stream s holds ``steps[s]`` steps of one episode, observation
+    ``100·s + k`` at the stream's k-th step ever written (so a window tells where it starts)."""
+    mem = SequenceMemory(capacity, (1,), np.float32, 1, num_envs=len(steps))
+    for s, n in enumerate(steps):
+        for k in range(n):
+            mem._put(s, [100.0 * s + k], [0.0], 0.0, k == 0, False)
+    return mem
+
+
+def test_sequence_windows_cover_every_valid_start_in_proportion_to_each_stream():
+    # 13 slots a stream; stream 0 wrote 21 steps (steps 8-20 kept), stream 1 wrote 8
+    mem = _one_episode_per_stream((21, 8), capacity=26)
+    assert mem.slots == 13
+    batch = mem.sample_windows(3000, 4, np.random.default_rng(0))
+    first = batch.obs[:, 0, 0]
+    np.testing.assert_array_equal(batch.obs[:, :, 0] - first[:, None], np.tile(np.arange(4), (3000, 1)))
+    s0, s1 = first[first < 100], first[first >= 100] - 100
+    # every window of 4 inside what each stream still holds, and only those: 8-17 and 0-4
+    assert set(s0.astype(int)) == set(range(8, 18)) and set(s1.astype(int)) == set(range(0, 5))
+    # a stream is drawn in proportion to its windows: 10 against 5
+    assert abs(len(s0) / 3000 - 2 / 3) < 0.04
+    # the newest steps of a stream whose ring has wrapped
+    np.testing.assert_array_equal(mem.latest(0, 4).obs[0, :, 0], [17.0, 18.0, 19.0, 20.0])
+
+
+def test_sequence_memory_with_exactly_one_window_samples_it():
+    mem = _one_episode_per_stream((4,), capacity=10)
+    batch = mem.sample_windows(3, 4, np.random.default_rng(1))
+    np.testing.assert_array_equal(batch.obs[:, :, 0], np.tile(np.arange(4.0), (3, 1)))
+    with pytest.raises(ValueError, match="no window of length 5"):
+        mem.sample_windows(1, 5, np.random.default_rng(1))
