@@ -59,6 +59,14 @@ EQUIVALENT: dict[str, str] = {
     _ROLLOUT + "state_arrays__mutmut_13": "np.array(ints): a list of Python ints is int64 anyway",
     _ROLLOUT + "state_arrays__mutmut_16": "np.array(ints, None): a list of Python ints is int64 anyway",
     _ROLLOUT + "state_arrays__mutmut_18": "np.array(ints): a list of Python ints is int64 anyway",
+    "srl_tf.functions.x_twohot_encode__mutmut_42": "bins < x for bins <= x: for x on a bin b_k the weight goes "
+                                                   "wholly to b_k either way (w_hi = 1 from b_{k-1}, or 0 at b_0)",
+    "srl_tf.functions.x_twohot_encode__mutmut_79": "clip of w_hi to [0, 2]: x is clipped to [b_0, b_K-1] first, "
+                                                   "so (x - lo) / (hi - lo) is already in [0, 1]",
+    "srl_tf.functions.xǁPercentileNormalizerǁcall__mutmut_3": "convert_to_tensor(x, None) in call(): a Keras layer "
+                                                               "casts float inputs to its float32 compute dtype first",
+    "srl_tf.functions.xǁPercentileNormalizerǁcall__mutmut_5": "convert_to_tensor(x) in call(): a Keras layer casts "
+                                                               "float inputs to its float32 compute dtype first",
 }
 
 # mutmut's exit codes of a mutant's test run

@@ -422,3 +422,23 @@ def test_gae_returns_float32_for_float64_inputs_and_handles_a_one_step_rollout()
     adv1, ret1 = gae(r[:1], v[:1], next_v[:1], done[:1], done[:1], 0.5, 0.5)
     np.testing.assert_allclose(adv1, [[0.875, 0.0]], rtol=1e-6)
     assert adv1.shape == (1, 2) and ret1.dtype == np.float32
+
+
+def test_return_helpers_take_numpy_float64_and_interpolate_between_points():
+    # numpy float64 inputs (numpy's default) give float32 results, as the compiled steps' tensors do
+    r, v, c = (np.array(x) for x in ([1.0, 2.0], [0.5, 1.0], [1.0, 1.0]))
+    out = lambda_returns(r, v, c, np.float64(3.0), 0.5, 1.0)
+    assert out.dtype == tf.float32
+    np.testing.assert_allclose(out.numpy(), [1.0 + 0.5 * 3.5, 3.5], rtol=1e-6)
+    bins = np.array([0.0, 1.0, 2.0])  # exactly two intervals; two bins are enough
+    w = twohot_encode(np.array([0.25, 9.0]), bins)
+    assert w.dtype == tf.float32
+    np.testing.assert_allclose(w.numpy(), [[0.75, 0.25, 0.0], [0.0, 0.0, 1.0]], atol=1e-7)  # above the top: all on it
+    np.testing.assert_allclose(twohot_encode(np.array([0.5]), np.array([0.0, 1.0])).numpy(), [[0.5, 0.5]], atol=1e-7)
+    assert twohot_decode(np.array([0.5, 0.5, 0.0]), bins).dtype == tf.float32
+    np.testing.assert_allclose(twohot_decode(np.array([0.5, 0.5, 0.0]), bins).numpy(), 0.5, rtol=1e-6)
+    norm = PercentileNormalizer(decay=0.0, low=10.0, high=90.0, min_scale=0.1)
+    low, scale = norm.update(np.array([0.0, 10.0]))  # linear interpolation: P10 = 1, P90 = 9
+    assert low.numpy() == pytest.approx(1.0) and scale.numpy() == pytest.approx(8.0)
+    assert norm(np.array([4.0])).dtype == tf.float32
+    np.testing.assert_allclose(norm(np.array([4.0])).numpy(), [0.5], rtol=1e-6)
