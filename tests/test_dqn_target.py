@@ -1,5 +1,7 @@
-"""DQN's update arithmetic: the double-DQN target, discount and terminal masking from the replay
-batch (n-step), and the ε schedule applied inside ``act``."""
+"""The TD targets' arithmetic: DQN's double-DQN target, discount and terminal masking from the replay
+batch (n-step), its Huber loss and the ε schedule applied inside ``act``; the critic targets of
+DDPG, TD3 (target-policy smoothing) and SAC (entropy term), computed by hand from the agents' own
+target networks."""
 
 import numpy as np
 import pytest
@@ -7,7 +9,9 @@ import tensorflow as tf
 from contract import act
 
 import srl_tf
-from srl_tf.algorithms import dqn
+from srl_tf.algorithms import ddpg, dqn, sac
+from srl_tf.algorithms.dqn import _huber
+from srl_tf.distributions import tanh_normal_sample
 from srl_tf.envs.adapter import Step
 
 
@@ -95,3 +99,68 @@ def test_epsilon_decays_with_env_steps_inside_act():
     assert random_share(500) == pytest.approx(0.5, abs=0.06)
     assert random_share(900) == pytest.approx(0.1, abs=0.04)
     assert random_share(2_000) == 0.0
+
+
+def test_huber_is_half_the_square_inside_delta_and_linear_outside():
+    x = tf.constant([-3.0, -1.0, 0.5, 1.0, 2.5])
+    np.testing.assert_allclose(_huber(x, 1.0).numpy(), [2.5, 0.5, 0.125, 0.5, 2.0], rtol=1e-6)
+    np.testing.assert_allclose(_huber(x, 2.0).numpy(), [4.0, 0.5, 0.125, 0.5, 3.0], rtol=1e-6)
+
+
+def _critic_batch(agent, n=64):
+    rng = np.random.default_rng(3)
+    next_obs = rng.normal(0.0, 1.0, (n, 3)).astype(np.float32)
+    reward = rng.normal(0.0, 1.0, n).astype(np.float32)
+    discount = np.where(rng.random(n) < 0.3, 0.0, 0.9).astype(np.float32)  # terminated → 0
+    # a second target critic that is minus the first (its output layer negated), so that the
+    # minimum picks each of them on part of the batch
+    for q in agent.q_target[1:]:
+        weights = agent.q_target[0].get_weights()
+        q.set_weights(weights[:-2] + [-weights[-2], -weights[-1]])
+    return reward, next_obs, discount
+
+
+def _min_q(agent, next_obs, next_action):
+    return np.min([q(next_obs, next_action).numpy().reshape(-1) for q in agent.q_target], axis=0)
+
+
+@pytest.mark.parametrize("td3", [False, True], ids=["ddpg", "td3"])
+def test_ddpg_and_td3_critic_target_by_hand(td3):
+    cfg = ddpg.Config(seed=0, batch_size=16)
+    if td3:
+        cfg.set_td3()
+        cfg.target_policy_noise, cfg.target_noise_clip = 0.8, 3.0  # wide enough to push actions past ±1
+    cfg.policy_block.set_mlp((16,))
+    cfg.q_block.set_mlp((16,))
+    agent = srl_tf.Runner("Pendulum-v1", cfg).agent
+    reward, next_obs, discount = _critic_batch(agent)
+    agent.tf_rng.reset_from_seed(11)
+    y = agent.critic_target(tf.constant(reward), tf.constant(next_obs), tf.constant(discount)).numpy().reshape(-1)
+    next_action = agent.actor_target(next_obs).numpy()
+    if td3:
+        agent.tf_rng.reset_from_seed(11)
+        noise = cfg.target_policy_noise * agent.tf_rng.normal(next_action.shape).numpy()
+        next_action = np.clip(next_action + np.clip(noise, -3.0, 3.0), -1.0, 1.0)
+        assert np.any(np.abs(next_action) == 1.0)  # the clip to the action box was exercised
+    if td3:
+        q1, q2 = (q(next_obs, next_action.astype(np.float32)).numpy().reshape(-1) for q in agent.q_target)
+        assert np.any(q1 < q2) and np.any(q2 < q1)  # the minimum matters
+    expected = reward + discount * _min_q(agent, next_obs, next_action.astype(np.float32))
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
+    assert len(agent.q_target) == (2 if td3 else 1)
+
+
+def test_sac_critic_target_by_hand():
+    cfg = sac.Config(seed=0, batch_size=16, initial_alpha=0.5)
+    cfg.policy_hidden_block.set_mlp((16,))
+    cfg.q_hidden_block.set_mlp((16,))
+    agent = srl_tf.Runner("Pendulum-v1", cfg).agent
+    reward, next_obs, discount = _critic_batch(agent)
+    agent.tf_rng.reset_from_seed(5)
+    y = agent.critic_target(tf.constant(reward), tf.constant(next_obs), tf.constant(discount)).numpy().reshape(-1)
+    agent.tf_rng.reset_from_seed(5)  # the same a' ~ π(·|s')
+    next_action, log_prob = tanh_normal_sample(agent.actor.distribution(tf.constant(next_obs)), agent._seed())
+    alpha = float(agent.temperature())
+    assert alpha == pytest.approx(0.5)
+    soft_v = _min_q(agent, next_obs, next_action) - alpha * log_prob.numpy().reshape(-1)
+    np.testing.assert_allclose(y, reward + discount * soft_v, rtol=1e-5, atol=1e-6)
