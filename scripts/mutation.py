@@ -59,6 +59,10 @@ EQUIVALENT: dict[str, str] = {
     _ROLLOUT + "state_arrays__mutmut_13": "np.array(ints): a list of Python ints is int64 anyway",
     _ROLLOUT + "state_arrays__mutmut_16": "np.array(ints, None): a list of Python ints is int64 anyway",
     _ROLLOUT + "state_arrays__mutmut_18": "np.array(ints): a list of Python ints is int64 anyway",
+    **{f"srl_tf.algorithms.dqn.xǁAgentǁ_train_fn__mutmut_{i}": "argmax with an int64 result, or over axis 1 of "
+       "a (batch, actions) tensor: the same indices for the gather that follows" for i in (18, 21, 23, 28, 31, 32)},
+    "srl_tf.algorithms.dqn.xǁAgentǁ_train_fn__mutmut_37": "gather(axis=None, batch_dims=1): axis defaults to "
+                                                           "batch_dims, i.e. 1, the axis given",
     "srl_tf.functions.x_twohot_encode__mutmut_42": "bins < x for bins <= x: for x on a bin b_k the weight goes "
                                                    "wholly to b_k either way (w_hi = 1 from b_{k-1}, or 0 at b_0)",
     "srl_tf.functions.x_twohot_encode__mutmut_79": "clip of w_hi to [0, 2]: x is clipped to [b_0, b_K-1] first, "
