@@ -10,10 +10,12 @@ from srl_tf.distributions import (
     PolicyHead,
     TwoHotSymlog,
     bernoulli_dist,
+    from_env_action,
     split_seed,
     straight_through_sample,
     tanh_normal,
     tanh_normal_mode,
+    to_env_action,
     unimix_logits,
 )
 from srl_tf.errors import ConfigError
@@ -442,3 +444,38 @@ def test_return_helpers_take_numpy_float64_and_interpolate_between_points():
     assert low.numpy() == pytest.approx(1.0) and scale.numpy() == pytest.approx(8.0)
     assert norm(np.array([4.0])).dtype == tf.float32
     np.testing.assert_allclose(norm(np.array([4.0])).numpy(), [0.5], rtol=1e-6)
+
+
+def test_action_mapping_clips_out_of_range_values_and_keeps_tensors_and_float32():
+    low, high = np.array([-2.0, 0.0]), np.array([1.0, 4.0])  # float64 bounds, as Box spaces may give
+    env = to_env_action(np.array([[-1.5, 0.5], [1.0, 3.0]]), low, high)
+    assert env.dtype == np.float32
+    np.testing.assert_allclose(env, [[-2.0, 3.0], [1.0, 4.0]], rtol=1e-6)
+    tensor = to_env_action(tf.constant([[-1.5, 0.5]]), low.astype(np.float32), high.astype(np.float32))
+    assert tf.is_tensor(tensor)  # inside an exported policy it stays a tensor
+    np.testing.assert_allclose(tensor.numpy(), [[-2.0, 3.0]], rtol=1e-6)
+    unit = from_env_action(np.array([[-3.0, 5.0], [-0.5, 1.0]]), low, high)  # outside the box: clipped
+    assert unit.dtype == np.float32
+    np.testing.assert_allclose(unit, [[-1.0, 1.0], [0.0, -0.5]], rtol=1e-6)
+
+
+def test_distribution_helpers_on_batched_latents():
+    # (batch, stoch, classes): the mix and the softmax run over the classes only
+    logits = tf.constant(np.random.default_rng(0).normal(size=(2, 3, 4)), tf.float32)
+    mixed = tf.exp(unimix_logits(logits, 0.2)).numpy()
+    np.testing.assert_allclose(mixed, 0.8 * tf.nn.softmax(logits).numpy() + 0.05, rtol=1e-5)
+    np.testing.assert_allclose(unimix_logits(logits, 0.0).numpy(), tf.nn.log_softmax(logits).numpy(), rtol=1e-5)
+    assert bernoulli_dist(logits, event_ndims=1).event_shape == (4,)
+    dist = tanh_normal(tf.zeros((3, 5, 2)), tf.zeros((3, 5, 2)))  # (time, batch, action)
+    assert dist.log_prob(tf.zeros((3, 5, 2))).shape == (3, 5)  # one log-probability per action vector
+    # straight-through: the value is the seeded sample, the gradient that of the probabilities
+    probs = tf.Variable(np.tile([[0.1, 0.6, 0.3]], (200, 1)).astype(np.float32))
+    first = straight_through_sample(probs, seed=(3, 4)).numpy()
+    assert len({row.argmax() for row in first}) == 3  # 200 draws: every class appears
+    np.testing.assert_array_equal(straight_through_sample(probs, seed=(3, 4)).numpy(), first)
+    with tf.GradientTape() as tape:
+        value = tf.reduce_sum(straight_through_sample(probs, seed=(3, 4)) * tf.constant([[1.0, 2.0, 3.0]]))
+    np.testing.assert_allclose(tape.gradient(value, probs).numpy(), np.tile([[1.0, 2.0, 3.0]], (200, 1)))
+    # a policy head starts near zero (a small orthogonal initialisation of its output layer)
+    out = PolicyHead(True, 3)(tf.ones((4, 8)))
+    assert np.abs(out.numpy()).max() < 0.1
