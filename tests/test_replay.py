@@ -454,3 +454,12 @@ def test_sequence_memory_with_exactly_one_window_samples_it():
     np.testing.assert_array_equal(batch.obs[:, :, 0], np.tile(np.arange(4.0), (3, 1)))
     with pytest.raises(ValueError, match="no window of length 5"):
         mem.sample_windows(1, 5, np.random.default_rng(1))
+
+
+def test_sequence_memory_keeps_each_field_in_its_dtype():
+    # images stay uint8 (8x smaller than float64), flags bool, actions and rewards float32
+    mem = SequenceMemory(8, (2, 2, 3), np.uint8, 2)
+    assert (mem.obs.dtype, mem.action.dtype, mem.reward.dtype) == (np.uint8, np.float32, np.float32)
+    assert mem.is_first.dtype == bool and mem.is_terminal.dtype == bool
+    both = SequenceMemory(8, {"image": ((2, 2, 3), np.uint8), "vector": ((4,), np.float32)}, None, 1)
+    assert both.obs["image"].dtype == np.uint8 and both.obs["vector"].dtype == np.float32
