@@ -479,3 +479,12 @@ def test_distribution_helpers_on_batched_latents():
     # a policy head starts near zero (a small orthogonal initialisation of its output layer)
     out = PolicyHead(True, 3)(tf.ones((4, 8)))
     assert np.abs(out.numpy()).max() < 0.1
+
+
+def test_percentile_normalizer_state_is_two_untrained_named_scalars_with_the_paper_defaults():
+    norm = PercentileNormalizer()
+    config = norm.get_config()
+    assert (config["decay"], config["low"], config["high"], config["min_scale"]) == (0.99, 5.0, 95.0, 1.0)
+    assert norm.trainable_weights == []  # the actor's optimizer must not move the EMAs
+    assert sorted(w.path.split("/")[-1] for w in norm.non_trainable_weights) == ["high_ema", "low_ema"]
+    assert all(w.shape == () for w in norm.non_trainable_weights)
