@@ -107,7 +107,9 @@ def test_huber_is_half_the_square_inside_delta_and_linear_outside():
     np.testing.assert_allclose(_huber(x, 2.0).numpy(), [4.0, 0.5, 0.125, 0.5, 3.0], rtol=1e-6)
 
 
-def _critic_batch(agent, n=64):
+def _critic_batch(agent, seed: int, n=64):
+    """A batch (reward, next_obs, discount) and the agent's critic target on it, computed with its
+    generator reset to ``seed``."""
     rng = np.random.default_rng(3)
     next_obs = rng.normal(0.0, 1.0, (n, 3)).astype(np.float32)
     reward = rng.normal(0.0, 1.0, n).astype(np.float32)
@@ -117,7 +119,9 @@ def _critic_batch(agent, n=64):
     for q in agent.q_target[1:]:
         weights = agent.q_target[0].get_weights()
         q.set_weights(weights[:-2] + [-weights[-2], -weights[-1]])
-    return reward, next_obs, discount
+    agent.tf_rng.reset_from_seed(seed)
+    y = agent.critic_target(tf.constant(reward), tf.constant(next_obs), tf.constant(discount)).numpy().reshape(-1)
+    return reward, next_obs, discount, y
 
 
 def _min_q(agent, next_obs, next_action):
@@ -133,16 +137,13 @@ def test_ddpg_and_td3_critic_target_by_hand(td3):
     cfg.policy_block.set_mlp((16,))
     cfg.q_block.set_mlp((16,))
     agent = srl_tf.Runner("Pendulum-v1", cfg).agent
-    reward, next_obs, discount = _critic_batch(agent)
-    agent.tf_rng.reset_from_seed(11)
-    y = agent.critic_target(tf.constant(reward), tf.constant(next_obs), tf.constant(discount)).numpy().reshape(-1)
+    reward, next_obs, discount, y = _critic_batch(agent, seed=11)
     next_action = agent.actor_target(next_obs).numpy()
     if td3:
         agent.tf_rng.reset_from_seed(11)
         noise = cfg.target_policy_noise * agent.tf_rng.normal(next_action.shape).numpy()
         next_action = np.clip(next_action + np.clip(noise, -3.0, 3.0), -1.0, 1.0)
         assert np.any(np.abs(next_action) == 1.0)  # the clip to the action box was exercised
-    if td3:
         q1, q2 = (q(next_obs, next_action.astype(np.float32)).numpy().reshape(-1) for q in agent.q_target)
         assert np.any(q1 < q2) and np.any(q2 < q1)  # the minimum matters
     expected = reward + discount * _min_q(agent, next_obs, next_action.astype(np.float32))
@@ -155,9 +156,7 @@ def test_sac_critic_target_by_hand():
     cfg.policy_hidden_block.set_mlp((16,))
     cfg.q_hidden_block.set_mlp((16,))
     agent = srl_tf.Runner("Pendulum-v1", cfg).agent
-    reward, next_obs, discount = _critic_batch(agent)
-    agent.tf_rng.reset_from_seed(5)
-    y = agent.critic_target(tf.constant(reward), tf.constant(next_obs), tf.constant(discount)).numpy().reshape(-1)
+    reward, next_obs, discount, y = _critic_batch(agent, seed=5)
     agent.tf_rng.reset_from_seed(5)  # the same a' ~ π(·|s')
     next_action, log_prob = tanh_normal_sample(agent.actor.distribution(tf.constant(next_obs)), agent._seed())
     alpha = float(agent.temperature())
