@@ -112,8 +112,8 @@ def main():
         if old["settings"] == settings:
             done = old["runs"]
     before = _results.machine()
-    for task in args.tasks:
-        for seed in args.seeds:
+    for seed in args.seeds:  # one seed of every task first: the table covers every domain early
+        for task in args.tasks:
             if any(r["task"] == task and r["seed"] == seed for r in done):
                 continue
             row = run(task, seed, args.size, args.train_ratio, args.runs, args.scale)
