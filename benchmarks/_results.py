@@ -168,6 +168,13 @@ def loads(result: dict) -> tuple[float | None, float | None]:
     return m.get("load_1min"), result.get("load_after")
 
 
+def sb3_label(result: dict) -> str:
+    """Stable-Baselines3 with its version and the torch build it ran on, from a speed record."""
+    packages = result["packages"]
+    torch = f" (torch {packages['torch']})" if packages.get("torch") else ""
+    return f"Stable-Baselines3 {packages.get('stable-baselines3')}{torch}"
+
+
 def machine_line(result: dict) -> str:
     """One line naming date, machine and load, for the caption under a table."""
     m = result["machine"]

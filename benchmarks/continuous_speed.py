@@ -80,7 +80,7 @@ def table(result: dict) -> str:
         ours, theirs = (np.mean([r["env_steps_per_s"] for r in result["runs"] if r["algorithm"] == algo and r["framework"] == f])
                         for f in ("srl_tf", "sb3"))
         lines.append(f"| {algo.upper()} Pendulum-v1 | {ours:.0f} | {theirs:.0f} | {ours / theirs:.2f}× |")
-    lines.append(f"\n`{result['command']}`, {_results.machine_line(result)}.")
+    lines.append(f"\nSB3: {_results.sb3_label(result)}; `{result['command']}`, {_results.machine_line(result)}.")
     return "\n".join(lines)
 
 

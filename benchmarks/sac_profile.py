@@ -59,5 +59,18 @@ def main():
     _results.write("sac_profile", _results.record([run], seeds=[0], machine_before=before, settings={"steps": args.steps}))
 
 
+def table(result: dict) -> str:
+    """The docs table of the result file: where one env step's time goes."""
+    r = result["runs"][0]
+    return "\n".join([
+        "| per env step | update call | policy call | outside both (env, replay, Runner) |",
+        "|---|---|---|---|",
+        f"| {r['ms_per_env_step']:.2f} ms | {r['update_ms']:.2f} ms | {r['policy_ms']:.2f} ms | "
+        f"{r['outside_share'] * 100:.0f} % of wall time |",
+        "",
+        f"{r['env_steps']} env steps after warm-up and compilation; `{result['command']}`, {_results.machine_line(result)}.",
+    ])
+
+
 if __name__ == "__main__":
     main()

@@ -32,7 +32,7 @@ def table(result: dict) -> str:
     for name in ("srl_tf", "sb3"):
         runs = [r for r in result["runs"] if r["framework"] == name]
         speed[name] = np.mean([r["env_steps_per_s"] for r in runs])
-        label = "srl_tf" if name == "srl_tf" else f"Stable-Baselines3 {result['packages'].get('stable-baselines3')}"
+        label = "srl_tf" if name == "srl_tf" else _results.sb3_label(result)
         lines.append(f"| {label} | {', '.join(str(r['env_steps']) for r in runs)} | {speed[name]:.0f} | "
                      f"{np.mean([r['gradient_steps_per_s'] for r in runs]):.0f} | {', '.join(str(round(r['eval'])) for r in runs)} |")
     lines.append(f"\nsrl_tf / SB3 env steps/s: {speed['srl_tf'] / speed['sb3']:.2f}×; `{result['command']}`, "
