@@ -1,6 +1,7 @@
 """SAC and DDPG Pendulum-v1 speed, srl_tf against Stable-Baselines3 with the same settings, side by side.
 
-    pip install -e ".[bench]"    # stable-baselines3 and torch (CPU)
+    pip install torch --index-url https://download.pytorch.org/whl/cpu   # torch's CPU build
+    pip install -e ".[bench]"                                             # stable-baselines3
     python benchmarks/continuous_speed.py --steps 10000 --repeats 1
 
 Settings for both frameworks: batch 256, 256x256 MLPs, Adam 1e-3, replay 100k, 1000 uniformly

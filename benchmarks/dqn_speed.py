@@ -1,6 +1,7 @@
 """DQN CartPole-v1 speed, srl_tf against Stable-Baselines3 with the same settings, side by side.
 
-    pip install -e ".[bench]"    # stable-baselines3 and torch (CPU)
+    pip install torch --index-url https://download.pytorch.org/whl/cpu   # torch's CPU build
+    pip install -e ".[bench]"                                             # stable-baselines3
     python benchmarks/dqn_speed.py --steps 30000 --repeats 2
 
 Settings (RL-Zoo CartPole DQN): batch 64, 256x256 MLP, Adam 2.3e-3, buffer 100k, 1000 warm-up

@@ -1,6 +1,7 @@
 """PPO CartPole-v1 speed, srl_tf against Stable-Baselines3 with the same settings, side by side.
 
-    pip install -e ".[bench]"    # stable-baselines3 and torch (CPU)
+    pip install torch --index-url https://download.pytorch.org/whl/cpu   # torch's CPU build
+    pip install -e ".[bench]"                                             # stable-baselines3
     python benchmarks/ppo_speed.py --steps 50000 --repeats 2
 
 Settings (SB3's PPO defaults): one env, rollout 2048 steps, minibatch 64, 10 epochs, Adam 3e-4,
