@@ -337,6 +337,34 @@ def test_rssm_reset_at_is_first(classes):
     assert set(post) == set(prior) == set(rssm.initial(1))
 
 
+@pytest.mark.parametrize("classes", [8, 0])
+def test_rssm_observe_matches_a_loop_of_obs_steps(classes):
+    # observe runs only h and the posterior in its loop and computes the priors' statistics after it:
+    # the result must be what stepping obs_step through the sequence gives (deterministic latents)
+    rssm = _rssm(classes)
+    b, t = 3, 6
+    embeds, actions = tf.random.normal((b, t, 6)), tf.random.normal((b, t, 2))
+    is_first = tf.constant([[1.0, 0, 0, 1, 0, 0], [1.0, 0, 0, 0, 0, 0], [0.0, 0, 1, 0, 0, 1]])
+    start, _ = rssm.obs_step(rssm.initial(b), actions[:, 0], embeds[:, 0], tf.zeros(b))
+    posts, priors, last = rssm.observe(embeds, actions, is_first, start, sample=False)
+    state = start
+    for i in range(t):
+        post, prior = rssm.obs_step(state, actions[:, i], embeds[:, i], is_first[:, i], sample=False)
+        for key in post:
+            np.testing.assert_allclose(posts[key].numpy()[:, i], post[key].numpy(), atol=1e-5, err_msg=f"post {key} at {i}")
+        for key in set(prior) - {"stoch"}:
+            np.testing.assert_allclose(priors[key].numpy()[:, i], prior[key].numpy(), atol=1e-5, err_msg=f"prior {key} at {i}")
+        # acting's posterior_step is obs_step's posterior, for sampled latents too (same seed)
+        seed = tf.constant([i, 7])
+        sampled, _ = rssm.obs_step(state, actions[:, i], embeds[:, i], is_first[:, i], seed=seed)
+        alone = rssm.posterior_step(state, actions[:, i], embeds[:, i], is_first[:, i], seed=seed)
+        for key in sampled:
+            np.testing.assert_allclose(alone[key].numpy(), sampled[key].numpy(), atol=1e-5)
+        state = post
+    for key in last:
+        np.testing.assert_allclose(last[key].numpy(), state[key].numpy(), atol=1e-5)
+
+
 def test_rssm_observe_compiles_with_xla_and_carries_state():
     rssm = _rssm()
 

@@ -534,16 +534,42 @@ class RSSM(keras.layers.Layer):
 
     # ---- steps -------------------------------------------------------------------------------
 
-    def img_step(self, state: State, action: tf.Tensor, sample: bool = True, seed=None) -> State:
-        """One prior step: (state at t, action a_t) → prior state at t + 1. ``sample=False`` uses
-        the mode of z (deterministic); ``seed``: a stateless seed for the sample (None: TensorFlow's
-        global generator)."""
+    def _next_deter(self, state: State, action: tf.Tensor) -> tf.Tensor:
+        """h' = GRU(MLP([z, a]), h): the deterministic part of a step, shared by prior and posterior."""
         stoch = state["stoch"]
         if self.discrete:
             stoch = tf.reshape(stoch, [-1, self.stoch_flat])
         x = self.img_in(tf.concat([stoch, tf.cast(action, tf.float32)], axis=-1))
-        deter = tf.cast(self.cell(x, state["deter"]), tf.float32)
+        return tf.cast(self.cell(x, state["deter"]), tf.float32)
+
+    def prior_stats_of(self, deter: tf.Tensor) -> State:
+        """The prior's statistics for deterministic states of any leading batch shape."""
+        lead = tf.shape(deter)[:-1]
+        stats = self._stats(self.prior_stats, self.img_out(tf.reshape(deter, [-1, self.deter])))
+        return {k: tf.reshape(v, tf.concat([lead, tf.shape(v)[1:]], 0)) for k, v in stats.items()}
+
+    def img_step(self, state: State, action: tf.Tensor, sample: bool = True, seed=None) -> State:
+        """One prior step: (state at t, action a_t) → prior state at t + 1. ``sample=False`` uses
+        the mode of z (deterministic); ``seed``: a stateless seed for the sample (None: TensorFlow's
+        global generator)."""
+        deter = self._next_deter(state, action)
         stats = self._stats(self.prior_stats, self.img_out(deter))
+        return {"deter": deter, "stoch": self._sample(stats, sample, seed), **stats}
+
+    def _reset(self, state: State, action: tf.Tensor, is_first: tf.Tensor) -> tuple[State, tf.Tensor]:
+        """Where ``is_first`` is 1, the state becomes :meth:`initial` and the action zero."""
+        keep = 1.0 - tf.cast(is_first, tf.float32)
+        init = self.initial(tf.shape(keep)[0])
+
+        def reset(value, start):
+            mask = tf.reshape(keep, tf.concat([tf.shape(keep), tf.ones([tf.rank(value) - 1], tf.int32)], 0))
+            return value * mask + start * (1.0 - mask)
+
+        return {k: reset(state[k], init[k]) for k in init}, tf.cast(action, tf.float32) * keep[:, None]
+
+    def _posterior(self, deter: tf.Tensor, embed: tf.Tensor, sample: bool, seed) -> State:
+        x = self.obs_out(tf.concat([deter, tf.cast(embed, tf.float32)], axis=-1))
+        stats = self._stats(self.post_stats, x)
         return {"deter": deter, "stoch": self._sample(stats, sample, seed), **stats}
 
     def obs_step(self, state: State, action: tf.Tensor, embed: tf.Tensor, is_first: tf.Tensor,
@@ -554,22 +580,17 @@ class RSSM(keras.layers.Layer):
         ``is_first`` (B,) is 1 a new episode begins: the previous state is replaced by
         :meth:`initial` (state·(1 − is_first) + initial·is_first) and the action zeroed before the
         step, so nothing carries over from the previous episode."""
-        is_first = tf.cast(is_first, tf.float32)
-        keep = 1.0 - is_first
-        init = self.initial(tf.shape(is_first)[0])
-
-        def reset(value, start):
-            mask = tf.reshape(keep, tf.concat([tf.shape(keep), tf.ones([tf.rank(value) - 1], tf.int32)], 0))
-            return value * mask + start * (1.0 - mask)
-
-        state = {k: reset(state[k], init[k]) for k in init}
-        action = tf.cast(action, tf.float32) * keep[:, None]
+        state, action = self._reset(state, action, is_first)
         prior_seed, post_seed = split_seed(seed, 2)
         prior = self.img_step(state, action, sample, prior_seed)
-        x = self.obs_out(tf.concat([prior["deter"], tf.cast(embed, tf.float32)], axis=-1))
-        stats = self._stats(self.post_stats, x)
-        post = {"deter": prior["deter"], "stoch": self._sample(stats, sample, post_seed), **stats}
-        return post, prior
+        return self._posterior(prior["deter"], embed, sample, post_seed), prior
+
+    def posterior_step(self, state: State, action: tf.Tensor, embed: tf.Tensor, is_first: tf.Tensor,
+                       sample: bool = True, seed=None) -> State:
+        """The posterior of :meth:`obs_step` alone (the same state for the same ``seed``), without
+        the prior's head or sample: what acting and :meth:`observe`'s loop need."""
+        state, action = self._reset(state, action, is_first)
+        return self._posterior(self._next_deter(state, action), embed, sample, split_seed(seed, 2)[1])
 
     # ---- sequences ---------------------------------------------------------------------------
 
@@ -581,7 +602,10 @@ class RSSM(keras.layers.Layer):
         batches) or None for :meth:`initial`.
 
         Returns (posteriors, priors) with shapes (B, T, ...) and the last posterior state (B, ...)
-        to pass as ``state`` with the next batch. Compiles under XLA (``tf.scan``)."""
+        to pass as ``state`` with the next batch. Compiles under XLA (``tf.scan``). The loop runs
+        only what the next step depends on (h and the posterior); the priors' statistics, which
+        the KL losses need, are computed after it for all steps at once, and the priors hold
+        ``deter`` and those statistics (no sample of z)."""
         embeds = tf.cast(embeds, tf.float32)
         if state is None:
             state = self.initial(tf.shape(embeds)[0])
@@ -594,12 +618,12 @@ class RSSM(keras.layers.Layer):
 
         def step(carry, inputs):
             action, embed, first = inputs
-            return self.obs_step(carry[0], action, embed, first, sample)
+            return self.posterior_step(carry, action, embed, first, sample)
 
-        posts, priors = tf.scan(step, seq, initializer=(dict(state), dict(state)))
+        posts = tf.scan(step, seq, initializer=dict(state))
         last = {k: v[-1] for k, v in posts.items()}
         posts = {k: time_major(v) for k, v in posts.items()}
-        priors = {k: time_major(v) for k, v in priors.items()}
+        priors = {"deter": posts["deter"], **self.prior_stats_of(posts["deter"])}
         return posts, priors, last
 
     def imagine(self, policy_fn: Callable[[tf.Tensor], tf.Tensor], start_state: State, horizon: int,

@@ -134,7 +134,7 @@ class Agent(base.OffPolicyAgent):
         modes, so that the deterministic policy draws no random numbers."""
         latent_seed, action_seed = split_seed(seed, 2)
         embed = self.wm.coder.encode(obs)
-        post, _ = self.rssm.obs_step(state, prev_action, embed, is_first, sample=explore, seed=latent_seed)
+        post = self.rssm.posterior_step(state, prev_action, embed, is_first, sample=explore, seed=latent_seed)
         feat = self.rssm.get_feat(post)
         action = self.actor.sample(feat, action_seed)[0] if explore else self.actor.mode(feat)
         return action, post
