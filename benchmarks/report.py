@@ -225,6 +225,7 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "mutation": (("mutation",), lambda results: mutation_table(results[0])),
     "continuous_speed": (("continuous_speed",), _single("continuous_speed")),
     "sac_profile": (("sac_profile",), _single("sac_profile")),
+    "dreamer_flops": (("dreamer_flops",), _single("dreamer_flops")),
 }
 
 # file in docs/images: (result files, title, what to plot) -- "eval": evaluation return against env

@@ -47,6 +47,7 @@ FAMILIES: dict[str, tuple[str, list[str], str | None, list[str]]] = {
     "sac-profile": ("sac_profile.py", [], None, ["sac_profile"]),
     "dreamer-speed": ("dreamer_pendulum.py", ["--speed"], None, ["dreamer_speed"]),
     "dreamer-precision": ("dreamer_precision.py", ["--repeats", "3"], None, ["dreamer_precision"]),
+    "dreamer-flops": ("dreamer_flops.py", ["--repeats", "20"], None, ["dreamer_flops"]),
 }
 
 
