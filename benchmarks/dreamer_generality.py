@@ -50,7 +50,8 @@ def config(seed: int, size: str, train_ratio: float):
     return cfg
 
 
-def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: float = 1.0) -> dict | None:
+def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: float = 1.0,
+        gif_dir: str | None = None) -> dict | None:
     """Trains (or continues) one (task, seed); returns its figures once it reached its budget."""
     import srl_tf
     from srl_tf import checkpoint
@@ -76,6 +77,12 @@ def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: f
         return None
     train_s = time.time() - t0
     curve = _results.eval_curve(runner)
+    if env_kwargs.get("render_image"):  # the world model at work: real | reconstruction | open loop
+        from srl_tf.render import save_prediction_gif
+
+        save_prediction_gif(runner.agent, os.path.join(directory, "prediction.gif"))
+        if gif_dir and scale == 1.0:  # quick checks leave the docs alone
+            save_prediction_gif(runner.agent, os.path.join(gif_dir, f"dreamer_generality_{task}_s{seed}.gif"))
     return {
         "task": task, "env": env_id, "seed": seed, "env_steps": runner.step, "final_eval": curve[-1][1],
         "best_eval": max(r for _, r in curve), "eval_curve": curve,
@@ -104,6 +111,8 @@ def main():
     p.add_argument("--runs", default="runs/dreamer_generality")
     p.add_argument("--scale", type=float, default=1.0, help="fraction of each budget (quick checks)")
     p.add_argument("--out", default=_results.path("dreamer_generality"))
+    p.add_argument("--gif-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "images"),
+                   help="where each pixel run's prediction GIF (real | reconstruction | open loop) is also written")
     args = p.parse_args()
     settings = {"size": args.size, "train_ratio": args.train_ratio, "preset": "set_dreamer_v3", "scale": args.scale}
     done = []
@@ -116,7 +125,7 @@ def main():
         for task in args.tasks:
             if any(r["task"] == task and r["seed"] == seed for r in done):
                 continue
-            row = run(task, seed, args.size, args.train_ratio, args.runs, args.scale)
+            row = run(task, seed, args.size, args.train_ratio, args.runs, args.scale, args.gif_dir)
             if row is None:
                 return
             done.append(row)
