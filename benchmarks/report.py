@@ -242,6 +242,8 @@ PLOTS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "ppo_eval.png": (("ppo_cartpole", "ppo_pendulum"), "PPO: evaluation return (10 deterministic episodes)", "eval"),
     "gru_ppo_eval.png": (("gru_ppo_masked_cartpole",), "GRU PPO, CartPole-v1 with the velocities hidden: evaluation return",
                          "eval"),
+    "dreamer_generality_eval.png": (("dreamer_generality",), "DreamerV3, one configuration (size XS, train ratio 256): "
+                                    "evaluation return", "tasks"),
     "halfcheetah_sac_train.png": (("sac_halfcheetah",), "SAC HalfCheetah-v5: training return", "train"),
     "rl2_bandits_adaptation.png": (("rl2_bandits",), "RL² bandits: held-out return per pull within a trial", "adaptation"),
     "rl2_navigation_adaptation.png": (("rl2_navigation",), "RL² point navigation: held-out return per episode within a trial",
@@ -281,6 +283,8 @@ def plot(image: str, path: str) -> str:
 
     files, title, kind = PLOTS[image]
     results = [(f, _results.read(f)) for f in files]
+    if kind == "tasks":  # one result file whose runs are several tasks: a panel per task
+        return _task_plot(results[0][1], title, path)
     envs = list(dict.fromkeys(_env(r) for _, r in results))
     fig, axes = plt.subplots(1, len(envs), figsize=(7.5 * len(envs) if len(envs) > 1 else 8, 4.3), squeeze=False)
     styles = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3))]
@@ -307,6 +311,31 @@ def plot(image: str, path: str) -> str:
         ax.legend(fontsize=7, ncol=2)
     if len(envs) > 1:
         fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _task_plot(result: dict, title: str, path: str) -> str:
+    """Evaluation return against env steps, a panel per task, a line style per seed."""
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(r["task"] for r in result["runs"]))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks) + 1, 3.8), squeeze=False)
+    styles = ["-", "--", ":", "-."]
+    for ax, task in zip(axes[0], tasks):
+        for run in (r for r in result["runs"] if r["task"] == task):
+            x, y = zip(*run["eval_curve"])
+            ax.plot(x, y, ls=styles[run["seed"] % len(styles)], color="tab:blue", lw=1.3, label=f"seed {run['seed']}")
+        target = _script("dreamer_generality").TASKS[task][3]
+        ax.axhline(target, color="grey", ls=(0, (2, 2)), lw=0.9, label=f"target {target:g}")
+        ax.set_title(f"{task} ({next(r['env'] for r in result['runs'] if r['task'] == task)})", fontsize=9)
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("return")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
