@@ -216,6 +216,7 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "cartpole": (("dqn_cartpole", "reinforce_cartpole", "reinforce_baseline_cartpole"), _many("cartpole")),
     "actor_critic": (("actor_critic_cartpole",), _many("cartpole")),
     "pendulum": (("sac_pendulum", "td3_pendulum", "ddpg_pendulum"), _many("continuous")),
+    "halfcheetah": (("sac_halfcheetah",), _many("continuous")),
     "ppo": (("ppo_cartpole", "ppo_pendulum"), _many("ppo")),
     "gru_ppo": (("gru_ppo_masked_cartpole",), _many("ppo")),
     "rl2_bandits": (("rl2_bandits",), _many("rl2")),
