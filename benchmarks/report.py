@@ -323,7 +323,7 @@ def _task_plot(result: dict, title: str, path: str) -> str:
     import matplotlib.pyplot as plt
 
     tasks = list(dict.fromkeys(r["task"] for r in result["runs"]))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks) + 1, 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(max(4.2 * len(tasks) + 1, 7.0), 3.8), squeeze=False)
     styles = ["-", "--", ":", "-."]
     for ax, task in zip(axes[0], tasks):
         for run in (r for r in result["runs"] if r["task"] == task):
@@ -336,7 +336,7 @@ def _task_plot(result: dict, title: str, path: str) -> str:
         ax.set_ylabel("return")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle(title)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
