@@ -542,10 +542,14 @@ class RSSM(keras.layers.Layer):
         x = self.img_in(tf.concat([stoch, tf.cast(action, tf.float32)], axis=-1))
         return tf.cast(self.cell(x, state["deter"]), tf.float32)
 
+    def _prior(self, deter: tf.Tensor) -> State:
+        """The prior's statistics for a batch (B, deter) of deterministic states."""
+        return self._stats(self.prior_stats, self.img_out(deter))
+
     def prior_stats_of(self, deter: tf.Tensor) -> State:
         """The prior's statistics for deterministic states of any leading batch shape."""
         lead = tf.shape(deter)[:-1]
-        stats = self._stats(self.prior_stats, self.img_out(tf.reshape(deter, [-1, self.deter])))
+        stats = self._prior(tf.reshape(deter, [-1, self.deter]))
         return {k: tf.reshape(v, tf.concat([lead, tf.shape(v)[1:]], 0)) for k, v in stats.items()}
 
     def img_step(self, state: State, action: tf.Tensor, sample: bool = True, seed=None) -> State:
@@ -553,7 +557,7 @@ class RSSM(keras.layers.Layer):
         the mode of z (deterministic); ``seed``: a stateless seed for the sample (None: TensorFlow's
         global generator)."""
         deter = self._next_deter(state, action)
-        stats = self._stats(self.prior_stats, self.img_out(deter))
+        stats = self._prior(deter)
         return {"deter": deter, "stoch": self._sample(stats, sample, seed), **stats}
 
     def _reset(self, state: State, action: tf.Tensor, is_first: tf.Tensor) -> tuple[State, tf.Tensor]:
