@@ -50,18 +50,25 @@ def config(seed: int, size: str, train_ratio: float):
     return cfg
 
 
-def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: float = 1.0,
-        gif_dir: str | None = None) -> dict | None:
-    """Trains (or continues) one (task, seed); returns its figures once it reached its budget."""
+def build(task: str, seed: int, size: str, train_ratio: float, scale: float = 1.0):
+    """The Runner of one (task, seed), before any history or checkpoint is set; and its env steps."""
     import srl_tf
-    from srl_tf import checkpoint
 
     env_id, env_kwargs, steps, _ = TASKS[task]
     steps = int(steps * scale)
-    directory = os.path.join(runs, f"{task}_s{seed}")
     cfg = config(seed, size, train_ratio)
     cfg.memory.capacity = max(steps, cfg.memory.warmup_size)  # the whole run fits: nothing is overwritten
-    runner = srl_tf.Runner(srl_tf.EnvConfig(env_id, **env_kwargs), cfg)
+    return srl_tf.Runner(srl_tf.EnvConfig(env_id, **env_kwargs), cfg), steps
+
+
+def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: float = 1.0,
+        gif_dir: str | None = None) -> dict | None:
+    """Trains (or continues) one (task, seed); returns its figures once it reached its budget."""
+    from srl_tf import checkpoint
+
+    env_id, env_kwargs, _, _ = TASKS[task]
+    directory = os.path.join(runs, f"{task}_s{seed}")
+    runner, steps = build(task, seed, size, train_ratio, scale)
     runner.set_history_on_file(directory, enable_eval=True, eval_episode=10, interval=steps // 100,
                                eval_interval=steps // 20)
     runner.set_checkpoint(os.path.join(directory, "ckpt"), is_load=False, interval=300, keep=2)

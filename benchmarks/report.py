@@ -228,6 +228,7 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "sac_profile": (("sac_profile",), _single("sac_profile")),
     "dreamer_flops": (("dreamer_flops",), _single("dreamer_flops")),
     "dreamer_generality": (("dreamer_generality",), _single("dreamer_generality")),
+    "dreamer_diagnose": (("dreamer_diagnose",), _single("dreamer_diagnose")),
 }
 
 # file in docs/images: (result files, title, what to plot) -- "eval": evaluation return against env
