@@ -11,6 +11,7 @@ from srl_tf.distributions import (
     TwoHotSymlog,
     bernoulli_dist,
     from_env_action,
+    onehot_categorical_sample,
     split_seed,
     straight_through_sample,
     tanh_normal,
@@ -127,6 +128,25 @@ def test_straight_through_sample_gradient_and_one_hot_value():
     # probabilities as input
     s2 = straight_through_sample(tf.nn.softmax(logits)).numpy()
     assert (s2.sum(-1) == 1.0).all()
+
+
+def test_onehot_categorical_sample_draws_each_class_with_its_probability():
+    probs = tf.constant([[0.5, 0.0, 0.2, 0.3], [0.05, 0.05, 0.0, 0.9], [0.0, 0.0, 1.0, 0.0]])
+    n = 40_000
+    draws = onehot_categorical_sample(tf.tile(probs[None], [n, 1, 1]), tf.constant([7, 1])).numpy()
+    assert draws.shape == (n, 3, 4) and set(np.unique(draws)) <= {0.0, 1.0} and (draws.sum(-1) == 1.0).all()
+    freq = draws.mean(0)
+    # within 5 standard errors of each probability; classes of probability 0 are never drawn
+    tol = 5 * np.sqrt(probs.numpy() * (1 - probs.numpy()) / n) + 1e-9
+    assert (np.abs(freq - probs.numpy()) <= tol).all(), freq
+    assert (freq[probs.numpy() == 0.0] == 0.0).all()
+    # the same stateless seed gives the same draws, another seed others
+    again = onehot_categorical_sample(tf.tile(probs[None], [n, 1, 1]), tf.constant([7, 1])).numpy()
+    other = onehot_categorical_sample(tf.tile(probs[None], [n, 1, 1]), tf.constant([8, 1])).numpy()
+    assert (again == draws).all() and (other != draws).any()
+    # under XLA, with TensorFlow's global generator
+    fn = tf.function(lambda p: onehot_categorical_sample(p), jit_compile=True)
+    assert np.abs(fn(tf.tile(probs[None], [n, 1, 1])).numpy().mean(0) - probs.numpy()).max() < 0.02
 
 
 def test_twohot_symlog_head_zero_init_and_loss():
