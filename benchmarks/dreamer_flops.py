@@ -17,7 +17,10 @@ Configurations:
 - ``pendulum``: the Pendulum-v1 configuration of ``dreamer_pendulum.py`` (deter 64, stoch 4 × 4,
   hidden 512, batch 32 × 15, horizon 5), the one timed against srl-framework;
 - ``xs``: the generality benchmark's configuration (V3 preset, size XS, batch 16 × 64, horizon 15) on
-  CartPole-v1.
+  CartPole-v1 (discrete actions: the actor learns by REINFORCE, nothing is back-propagated through
+  imagination);
+- ``xs_pendulum``: the same on Pendulum-v1 (continuous actions: the actor's loss is back-propagated
+  through the 15 imagined steps, which doubles the imagination's products).
 
 Result: benchmarks/results/dreamer_flops.json.
 """
@@ -154,6 +157,9 @@ def _label(op_name: str, in_cond: bool, in_loop: bool) -> str:
     return f"{part}, {kind}"
 
 
+CONFIGS = ("pendulum", "xs", "xs_pendulum")
+
+
 def machine_gflops(n: int = 2048, repeats: int = 20) -> float:
     """GFLOP/s of one n × n float32 matrix product under XLA (median of ``repeats``)."""
     import tensorflow as tf
@@ -182,7 +188,7 @@ def _agent(name: str):
         from dreamer_generality import config
 
         cfg = config(0, "XS", 256.0)
-        env = srl_tf.EnvConfig("CartPole-v1")
+        env = srl_tf.EnvConfig("Pendulum-v1" if name == "xs_pendulum" else "CartPole-v1")
     runner = srl_tf.Runner(env, cfg)
     runner.train(max_train_count=2, progress=False)  # fills the memory past its warm-up, compiles the step
     return runner.agent
@@ -244,7 +250,7 @@ def table(result: dict) -> str:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--configs", nargs="+", default=["pendulum", "xs"], choices=["pendulum", "xs"])
+    p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     p.add_argument("--repeats", type=int, default=30)
     args = p.parse_args()
     before = _results.machine()
