@@ -229,6 +229,7 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "dreamer_flops": (("dreamer_flops",), _single("dreamer_flops")),
     "dreamer_generality": (("dreamer_generality",), _single("dreamer_generality")),
     "dreamer_diagnose": (("dreamer_diagnose",), _single("dreamer_diagnose")),
+    "dreamer_profile": (("dreamer_profile",), _single("dreamer_profile")),
 }
 
 # file in docs/images: (result files, title, what to plot) -- "eval": evaluation return against env

@@ -48,6 +48,7 @@ FAMILIES: dict[str, tuple[str, list[str], str | None, list[str]]] = {
     "dreamer-speed": ("dreamer_pendulum.py", ["--speed"], None, ["dreamer_speed"]),
     "dreamer-precision": ("dreamer_precision.py", ["--repeats", "3"], None, ["dreamer_precision"]),
     "dreamer-flops": ("dreamer_flops.py", ["--repeats", "20"], None, ["dreamer_flops"]),
+    "dreamer-profile": ("dreamer_profile.py", ["--steps", "3"], None, ["dreamer_profile"]),
 }
 
 
