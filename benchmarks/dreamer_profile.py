@@ -5,9 +5,10 @@ HLO instruction and named by the TensorFlow op each instruction came from.
     python benchmarks/dreamer_profile.py [--configs xs xs_pendulum] [--steps 3]
     python benchmarks/report.py dreamer_profile        # the docs table, from the result file
 
-Configurations as in ``dreamer_flops.py``. For each: the thread time per step (both cores'
-threads summed, so about twice the wall time on idle cores), the share of it in matrix products,
-and the instructions outside matrix products that took most of it. Result:
+Configurations as in ``dreamer_flops.py``. For each: the traced time per step (the durations of
+XLA's instructions on the threads that ran them, summed; a matrix product that Eigen splits over
+both cores is traced once, on the thread that called it, so this stays close to the wall time),
+the share of it in matrix products, and the instructions outside matrix products that took most. Result:
 benchmarks/results/dreamer_profile.json.
 """
 
@@ -80,13 +81,13 @@ def profile(name: str, steps: int) -> dict:
 
 
 def table(result: dict) -> str:
-    lines = ["| configuration | thread time per step (ms) | in matrix products | largest instructions outside them "
-             "(share of the thread time: TensorFlow op) |", "|---|---|---|---|"]
+    lines = ["| configuration | traced time per step (ms) | in matrix products | largest instructions outside them "
+             "(share of the traced time: TensorFlow op) |", "|---|---|---|---|"]
     for r in result["runs"]:
         top = "<br>".join(f"{o['share'] * 100:.1f} %: `{_short(o['op']) or o['instruction']}`" for o in r["top_other"][:4])
         lines.append(f"| {r['config']} | {r['thread_ms_per_step']:.0f} | {r['matmul_share'] * 100:.0f} % | {top} |")
-    lines.append(f"\nThread time: the traced time of XLA's instructions on both cores' threads, per step, over "
-                 f"{result['runs'][0]['steps']} steps. `{result['command']}`, {_results.machine_line(result)}.")
+    lines.append(f"\nTraced time: the durations of XLA's instructions on the threads that ran them, per step, "
+                 f"over {result['runs'][0]['steps']} steps (a product split over both cores is traced once). `{result['command']}`, {_results.machine_line(result)}.")
     return "\n".join(lines)
 
 
