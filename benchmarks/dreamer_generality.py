@@ -22,6 +22,7 @@ runs continue from ``<runs>/<task>_s<seed>/ckpt`` and their history in ``<runs>/
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import resource
 import signal
@@ -122,24 +123,36 @@ def main():
                    help="where each pixel run's prediction GIF (real | reconstruction | open loop) is also written")
     args = p.parse_args()
     settings = {"size": args.size, "train_ratio": args.train_ratio, "preset": "set_dreamer_v3", "scale": args.scale}
-    done = []
-    if os.path.exists(args.out):
-        old = _results.read(args.out)
-        if old["settings"] == settings:
-            done = old["runs"]
     before = _results.machine()
     for seed in args.seeds:  # one seed of every task first: the table covers every domain early
         for task in args.tasks:
-            if any(r["task"] == task and r["seed"] == seed for r in done):
+            if any(r["task"] == task and r["seed"] == seed for r in _finished(args.out, settings)):
                 continue
             row = run(task, seed, args.size, args.train_ratio, args.runs, args.scale, args.gif_dir)
             if row is None:
                 return
-            done.append(row)
             print(f"{task} seed {seed}: final {row['final_eval']}, best {row['best_eval']}", flush=True)
-            result = _results.record(done, machine_before=before, settings=settings)
-            _results.write(args.out, result)
-    print(table(_results.read(args.out)))
+            _add_row(args.out, args.runs, row, settings, before)
+    if os.path.exists(args.out):
+        print(table(_results.read(args.out)))
+
+
+def _finished(out: str, settings: dict) -> list[dict]:
+    """The rows already in the result file, if it was made with the same settings."""
+    if not os.path.exists(out):
+        return []
+    old = _results.read(out)
+    return old["runs"] if old["settings"] == settings else []
+
+
+def _add_row(out: str, runs: str, row: dict, settings: dict, before: dict) -> None:
+    """Adds a finished run to the result file, re-reading it under a lock so that invocations
+    running other tasks side by side (e.g. one per core) keep each other's rows."""
+    os.makedirs(runs, exist_ok=True)
+    with open(os.path.join(runs, ".result.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = [r for r in _finished(out, settings) if (r["task"], r["seed"]) != (row["task"], row["seed"])]
+        _results.write(out, _results.record(rows + [row], machine_before=before, settings=settings))
 
 
 def table(result: dict) -> str:
