@@ -71,10 +71,14 @@ def profile(name: str, steps: int) -> dict:
                 if n not in _ENCLOSING:
                     per_instruction[n] += event.duration_ps / 1e9 / steps
     total = sum(per_instruction.values())
+    by_kind = collections.Counter()
+    for n, ms in per_instruction.items():
+        by_kind[re.sub(r"\.\d+$", "", n)] += ms
     matmul = sum(ms for n, ms in per_instruction.items() if _is_matmul(n, ops.get(n, "")))
     others = [(n, ms) for n, ms in per_instruction.most_common() if not _is_matmul(n, ops.get(n, ""))][:TOP]
     return {
         "config": name, "steps": steps, "thread_ms_per_step": round(total, 1), "matmul_share": round(matmul / total, 3),
+        "by_kind": {k: round(ms, 1) for k, ms in by_kind.most_common(12)},
         "top_other": [{"instruction": n, "op": ops.get(n, ""), "ms": round(ms, 1), "share": round(ms / total, 3)}
                       for n, ms in others],
     }

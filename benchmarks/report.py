@@ -230,6 +230,7 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "dreamer_generality": (("dreamer_generality",), _single("dreamer_generality")),
     "dreamer_diagnose": (("dreamer_diagnose",), _single("dreamer_diagnose")),
     "dreamer_profile": (("dreamer_profile",), _single("dreamer_profile")),
+    "dreamer_pixels_step": (("dreamer_pixels_step",), _single("dreamer_pixels_step")),
 }
 
 # file in docs/images: (result files, title, what to plot) -- "eval": evaluation return against env

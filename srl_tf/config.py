@@ -313,7 +313,9 @@ class RLConfig(_Strict):
     seed: int | None = None
     """Seed for numpy, TensorFlow and the environments; None draws one."""
     jit_compile: bool = True
-    """Compile the train step with XLA."""
+    """Compile the train step with XLA. Dreamer with image observations on a CPU compiles only its
+    actor-critic half: there XLA's convolutions are slower than TensorFlow's own (oneDNN), so the
+    world model's half runs in TensorFlow's runtime (on a GPU the whole step is compiled)."""
 
     # What the algorithm accepts; overridden by subclasses.
     name = "base"

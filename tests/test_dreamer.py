@@ -53,6 +53,20 @@ def test_each_preset_trains_and_acts(preset, discrete, image):
     assert rssm_stoch == ((4,) if preset == "v1" else (4, 4))  # Gaussian z for V1, categorical otherwise
     ret = runner.evaluate(1)
     assert len(ret) == 1 and np.isfinite(ret[0])
+    assert agent.trace_counts["train"] == 1
+
+
+def test_with_images_on_a_cpu_only_the_actor_critic_half_is_compiled_with_xla():
+    runner = Runner(_env(True, True, "v3"), tiny("v3", jit=True))
+    runner.train(max_steps=32, progress=False)
+    agent = runner.agent
+    assert agent.split_compile and agent.train_count > 0
+    assert not agent._train._jit_compile and agent._behavior_step._jit_compile
+    assert np.isfinite(float(runner.last_metrics["actor_loss"]))
+    off = Runner(_env(True, True, "v3"), tiny("v3", jit=False))  # no XLA at all when the user says so
+    assert not off.agent.split_compile and not off.agent._train._jit_compile
+    vectors = Runner(_env(True, False, "v3"), tiny("v3", jit=True))
+    assert not vectors.agent.split_compile and vectors.agent._train._jit_compile
 
 
 def test_presets_set_what_their_papers_use():

@@ -108,7 +108,16 @@ class Agent(base.OffPolicyAgent):
         ]
         # one compiled step for both phases: the actor and critic half runs under a tf.cond, so a
         # world-model warm-up costs no second trace and XLA compilation when the full step begins
-        self._train = self.compile(self._train_fn, "train", [tf.TensorSpec((), tf.bool), *train_sig])
+        self._behavior_step, self.split_compile = self._behavior, False
+        jit = cfg.jit_compile
+        if jit and self.wm.coder.image_key is not None and not tf.config.list_logical_devices("GPU"):
+            # on a CPU XLA's convolutions are slower than TensorFlow's own (oneDNN): with images the
+            # world model's half of the step runs in TensorFlow's runtime and XLA compiles the
+            # actor-critic half, which differentiates inside itself (a gradient through an XLA
+            # function's tf.scan would have to pass its TensorLists out of XLA, which TF cannot)
+            self._behavior_step = tf.function(self._behavior, jit_compile=True)
+            jit, self.split_compile = False, True
+        self._train = self.compile(self._train_fn, "train", [tf.TensorSpec((), tf.bool), *train_sig], jit=jit)
         state_sig = {k: tf.TensorSpec((None,) + tuple(v.shape[1:]), tf.float32) for k, v in self.rssm.initial(1).items()}
         policy_sig = [
             self.obs_signature(),
@@ -259,7 +268,7 @@ class Agent(base.OffPolicyAgent):
         }
 
         def behavior():
-            out = self._behavior(posts, is_terminal)
+            out = self._behavior_step(posts, is_terminal)
             return {k: tf.cast(out[k], tf.float32) for k in self._behavior_metrics}
 
         metrics.update(tf.cond(with_behavior, behavior, lambda: {k: tf.constant(0.0) for k in self._behavior_metrics}))
