@@ -119,10 +119,18 @@ def main():
     p.add_argument("--runs", default="runs/dreamer_generality")
     p.add_argument("--scale", type=float, default=1.0, help="fraction of each budget (quick checks)")
     p.add_argument("--out", default=_results.path("dreamer_generality"))
+    p.add_argument("--progress", action="store_true",
+                   help="write the evaluations so far of the unfinished runs (from their histories) to "
+                        "benchmarks/results/dreamer_generality_progress.json and print them; trains nothing")
     p.add_argument("--gif-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "images"),
                    help="where each pixel run's prediction GIF (real | reconstruction | open loop) is also written")
     args = p.parse_args()
     settings = {"size": args.size, "train_ratio": args.train_ratio, "preset": "set_dreamer_v3", "scale": args.scale}
+    if args.progress:
+        result = progress(args.runs, args.tasks, args.seeds, _finished(args.out, settings), settings)
+        _results.write("dreamer_generality_progress", result)
+        print(progress_table(result))
+        return
     before = _results.machine()
     for seed in args.seeds:  # one seed of every task first: the table covers every domain early
         for task in args.tasks:
@@ -135,6 +143,42 @@ def main():
             _add_row(args.out, args.runs, row, settings, before)
     if os.path.exists(args.out):
         print(table(_results.read(args.out)))
+
+
+def progress(runs: str, tasks: list[str], seeds: list[int], finished: list[dict], settings: dict) -> dict:
+    """The evaluations so far of the runs that have started and not finished, from their histories."""
+    import srl_tf
+
+    rows = []
+    for seed in seeds:
+        for task in tasks:
+            directory = os.path.join(runs, f"{task}_s{seed}")
+            if any(r["task"] == task and r["seed"] == seed for r in finished) or not os.path.isdir(directory):
+                continue
+            history = srl_tf.Runner.load_histories(directory).runs[0][1]
+            curve = [[int(r["step"]), round(float(r["eval_reward0"]), 1)] for r in history
+                     if r.get("eval_reward0") is not None]
+            rows.append({"task": task, "seed": seed, "env_steps_so_far": max((int(r["step"]) for r in history), default=0),
+                         "env_steps": int(TASKS[task][2] * settings["scale"]), "eval_curve": curve})
+    return _results.record(rows, settings=settings)
+
+
+def progress_table(result: dict) -> str:
+    lines = ["| task | seed | env steps so far | latest eval | best eval so far | target | first eval at or above it |",
+             "|---|---|---|---|---|---|---|"]
+    for r in result["runs"]:
+        target = TASKS[r["task"]][3]
+        curve = r["eval_curve"]
+        first = next((step for step, ret in curve if ret >= target), None)
+        latest = f"{curve[-1][1]:.1f} (at {curve[-1][0]:,})" if curve else "-"
+        best = f"{max(ret for _, ret in curve):.1f}" if curve else "-"
+        lines.append(f"| {r['task']} | {r['seed']} | {r['env_steps_so_far']:,} of {r['env_steps']:,} | {latest} | {best} | "
+                     f"≥ {target:g} | {'-' if first is None else f'{first:,}'} |")
+    if not result["runs"]:
+        lines.append("| (none running) | | | | | | |")
+    lines.append(f"\nRuns started and not finished, from their histories; they continue with the same command. "
+                 f"`{result['command']}`, {_results.machine_line(result)}.")
+    return "\n".join(lines)
 
 
 def _finished(out: str, settings: dict) -> list[dict]:

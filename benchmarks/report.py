@@ -228,6 +228,8 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "sac_profile": (("sac_profile",), _single("sac_profile")),
     "dreamer_flops": (("dreamer_flops",), _single("dreamer_flops")),
     "dreamer_generality": (("dreamer_generality",), _single("dreamer_generality")),
+    "dreamer_generality_progress": (("dreamer_generality_progress",),
+                                    lambda results: _script("dreamer_generality").progress_table(results[0])),
     "dreamer_diagnose": (("dreamer_diagnose",), _single("dreamer_diagnose")),
     "dreamer_profile": (("dreamer_profile",), _single("dreamer_profile")),
     "dreamer_pixels_step": (("dreamer_pixels_step",), _single("dreamer_pixels_step")),
