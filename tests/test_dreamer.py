@@ -69,6 +69,22 @@ def test_with_images_on_a_cpu_only_the_actor_critic_half_is_compiled_with_xla():
     assert not vectors.agent.split_compile and vectors.agent._train._jit_compile
 
 
+@pytest.mark.parametrize("image", [False, True], ids=["vector", "image"])
+def test_compiled_training_is_reproducible_from_the_seed(image):
+    """Every random draw of acting and training (latents, imagined actions) comes from the agent's
+    generator, so under XLA too two runs with one seed end with the same weights."""
+
+    def weights():
+        runner = Runner(_env(False, image, "v3"), tiny("v3", jit=True))
+        runner.train(max_steps=36, progress=False)
+        agent = runner.agent
+        return agent.wm.get_weights() + agent.actor.get_weights() + agent.critic.get_weights()
+
+    first, second = weights(), weights()
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_presets_set_what_their_papers_use():
     v1, v2, v3 = (getattr(dreamer_v3.Config(), f"set_dreamer_{p}")() for p in ("v1", "v2", "v3"))
     assert v1.rssm_classes == 0 and v1.free_nats == 3.0 and v1.actor_loss_type == "dreamer_v1"

@@ -599,7 +599,7 @@ class RSSM(keras.layers.Layer):
     # ---- sequences ---------------------------------------------------------------------------
 
     def observe(self, embeds: tf.Tensor, actions: tf.Tensor, is_first: tf.Tensor, state: State | None = None,
-                sample: bool = True) -> tuple[State, State, State]:
+                sample: bool = True, seed=None) -> tuple[State, State, State]:
         """Runs :meth:`obs_step` over batch-major sequences: ``embeds`` (B, T, E), ``actions``
         (B, T, A) (``actions[:, t]`` led to observation t), ``is_first`` (B, T). ``state`` is the
         state before the first step (the last state of the previous batch, carried across
@@ -609,7 +609,8 @@ class RSSM(keras.layers.Layer):
         to pass as ``state`` with the next batch. Compiles under XLA (``tf.scan``). The loop runs
         only what the next step depends on (h and the posterior); the priors' statistics, which
         the KL losses need, are computed after it for all steps at once, and the priors hold
-        ``deter`` and those statistics (no sample of z)."""
+        ``deter`` and those statistics (no sample of z). ``seed``: a stateless seed (int32 (2,)) from
+        which each step's sample gets its own, or None for TensorFlow's global generator."""
         embeds = tf.cast(embeds, tf.float32)
         if state is None:
             state = self.initial(tf.shape(embeds)[0])
@@ -619,10 +620,12 @@ class RSSM(keras.layers.Layer):
             return tf.transpose(x, tf.concat([[1, 0], tf.range(2, tf.rank(x))], 0))
 
         seq = (time_major(tf.cast(actions, tf.float32)), time_major(embeds), time_major(tf.cast(is_first, tf.float32)))
+        if seed is not None:
+            seq += (tf.random.experimental.stateless_split(seed, tf.shape(embeds)[1]),)
 
         def step(carry, inputs):
-            action, embed, first = inputs
-            return self.posterior_step(carry, action, embed, first, sample)
+            action, embed, first = inputs[:3]
+            return self.posterior_step(carry, action, embed, first, sample, inputs[3] if seed is not None else None)
 
         posts = tf.scan(step, seq, initializer=dict(state))
         last = {k: v[-1] for k, v in posts.items()}
@@ -630,10 +633,13 @@ class RSSM(keras.layers.Layer):
         priors = {"deter": posts["deter"], **self.prior_stats_of(posts["deter"])}
         return posts, priors, last
 
-    def imagine(self, policy_fn: Callable[[tf.Tensor], tf.Tensor], start_state: State, horizon: int,
-                sample: bool = True) -> tuple[State, tf.Tensor]:
+    def imagine(self, policy_fn: Callable[..., tf.Tensor], start_state: State, horizon: int,
+                sample: bool = True, seed=None) -> tuple[State, tf.Tensor]:
         """Rolls the prior forward from ``start_state`` (batch (N,), e.g. every posterior state of a
-        training batch flattened) for ``horizon`` steps, with a_t = policy_fn(get_feat(s_t)).
+        training batch flattened) for ``horizon`` steps, with a_t = policy_fn(get_feat(s_t)). With a
+        stateless ``seed`` (int32 (2,)) each step draws its own pair of seeds from it, one for
+        ``policy_fn(feat, seed)`` and one for the sample of z; None leaves both to TensorFlow's
+        global generator (and calls ``policy_fn(feat)``).
 
         Returns time-major states (horizon + 1, N, ...) with s_0 = ``start_state`` and the actions
         (horizon, N, A), ``actions[t]`` taken in ``states[t]``. Gradients flow through the actions
@@ -641,13 +647,20 @@ class RSSM(keras.layers.Layer):
         start_state = dict(start_state)
         batch = tf.shape(start_state["deter"])[0]
 
-        def step(carry, _):
+        def step(carry, step_seed):
             state = carry[0]
-            action = tf.cast(policy_fn(self.get_feat(state)), tf.float32)
-            return self.img_step(state, action, sample), action
+            feat = self.get_feat(state)
+            if seed is None:
+                action, latent_seed = policy_fn(feat), None
+            else:
+                action_seed, latent_seed = split_seed(step_seed, 2)
+                action = policy_fn(feat, action_seed)
+            action = tf.cast(action, tf.float32)
+            return self.img_step(state, action, sample, latent_seed), action
 
         zero_action = tf.zeros([batch, self.action_dim])
-        states, actions = tf.scan(step, tf.range(horizon), initializer=(start_state, zero_action))
+        steps = tf.range(horizon) if seed is None else tf.random.experimental.stateless_split(seed, horizon)
+        states, actions = tf.scan(step, steps, initializer=(start_state, zero_action))
         states = {k: tf.concat([start_state[k][None], states[k]], axis=0) for k in states}
         return states, actions
 

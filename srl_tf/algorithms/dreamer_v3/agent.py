@@ -125,6 +125,7 @@ class Agent(base.OffPolicyAgent):
             tf.TensorSpec((None, spec.action_dim), tf.float32),
             tf.TensorSpec((None,), tf.float32),
             tf.TensorSpec((), tf.bool),
+            tf.TensorSpec((2,), tf.int32),
         ]
         self._policy = self.compile(self._policy_fn, "policy", policy_sig)
         self._rssm_keys = tuple(state_sig)
@@ -148,9 +149,9 @@ class Agent(base.OffPolicyAgent):
         action = self.actor.sample(feat, action_seed)[0] if explore else self.actor.mode(feat)
         return action, post
 
-    def _policy_fn(self, obs, state, prev_action, is_first, explore):
+    def _policy_fn(self, obs, state, prev_action, is_first, explore, seed):
         args = (obs, state, prev_action, is_first)
-        return tf.cond(explore, lambda: self._step(*args, True), lambda: self._step(*args, False))
+        return tf.cond(explore, lambda: self._step(*args, True, seed), lambda: self._step(*args, False))
 
     def policy_graph(self, explore: bool = False) -> base.PolicyGraph:
         """:meth:`_step` with the carry of :meth:`act` (RSSM state, previous action, is_first) and,
@@ -197,7 +198,7 @@ class Agent(base.OffPolicyAgent):
         n = len(carry["is_first"])
         first = np.asarray(carry["is_first"], np.float32)
         state = {k: carry[k] for k in self._rssm_keys}
-        action, post = self._policy(obs, state, carry["action"], first, tf.constant(bool(explore)))
+        action, post = self._policy(obs, state, carry["action"], first, tf.constant(bool(explore)), self._seed())
         action = action.numpy()
         if explore and self.random_actions:  # seed data from random actions
             if self.spec.discrete:
@@ -248,9 +249,12 @@ class Agent(base.OffPolicyAgent):
     def _train_fn(self, with_behavior, obs, action, reward, is_first, is_terminal):
         cfg, wm, rssm = self.config, self.wm, self.rssm
         start = {k: tf.convert_to_tensor(v) for k, v in self._train_carry.items()} if self.stream else None
+        # every random draw of the step comes from the agent's generator (saved in checkpoints), so a
+        # run is reproducible from its seed and a resumed one continues as it would have
+        observe_seed, behavior_seed = split_seed(self._seed(), 2)
         with tf.GradientTape() as tape:
             embed = wm.coder.encode(obs)
-            posts, priors, last = rssm.observe(embed, action, is_first, start)
+            posts, priors, last = rssm.observe(embed, action, is_first, start, seed=observe_seed)
             feat = rssm.get_feat(posts)
             obs_loss = tf.reduce_mean(wm.coder.nll(feat, obs))
             reward_loss = -tf.reduce_mean(wm.reward.log_prob(feat, reward))
@@ -268,13 +272,13 @@ class Agent(base.OffPolicyAgent):
         }
 
         def behavior():
-            out = self._behavior_step(posts, is_terminal)
+            out = self._behavior_step(posts, is_terminal, behavior_seed)
             return {k: tf.cast(out[k], tf.float32) for k in self._behavior_metrics}
 
         metrics.update(tf.cond(with_behavior, behavior, lambda: {k: tf.constant(0.0) for k in self._behavior_metrics}))
         return metrics
 
-    def _behavior(self, posts, is_terminal) -> dict:
+    def _behavior(self, posts, is_terminal, seed) -> dict:
         """Actor and critic on trajectories imagined from every posterior state of the batch."""
         cfg, rssm, actor, critic, slow = self.config, self.rssm, self.actor, self.critic, self.critic_slow
         start = {k: tf.stop_gradient(_flatten_time(v)) for k, v in posts.items()}
@@ -284,7 +288,8 @@ class Agent(base.OffPolicyAgent):
         # one persistent tape: the critic's forward pass on the imagined states serves both the
         # returns (actor) and the critic's own loss, which differentiates only the critic weights
         with tf.GradientTape(persistent=True) as tape:
-            states, actions = rssm.imagine(lambda f: actor.sample(tf.stop_gradient(f))[0], start, cfg.horizon)
+            states, actions = rssm.imagine(lambda f, s: actor.sample(tf.stop_gradient(f), s)[0], start, cfg.horizon,
+                                           seed=seed)
             feat = rssm.get_feat(states)  # (H + 1, N, F)
             reward = self.wm.reward.mean(feat[1:])
             cont = tf.sigmoid(self.wm.cont(feat[1:])[..., 0])  # P(continue) of s_{t+1}
