@@ -85,6 +85,24 @@ def test_compiled_training_is_reproducible_from_the_seed(image):
         np.testing.assert_array_equal(a, b)
 
 
+def test_only_exploring_actions_draw_from_the_agent_generator():
+    """Evaluation (deterministic actions) must not move the training run's random stream; exploring
+    draws its seed inside the compiled policy, so acting twice from one generator state repeats."""
+    runner = Runner(_env(False, False, "v3"), tiny("v3", jit=True))
+    runner.train(max_steps=36, progress=False)  # past the random warm-up: the actor samples
+    agent = runner.agent
+    obs = np.zeros((1,) + agent.spec.obs_shape, np.float32)
+    carry = agent.initial_carry(1)
+    state = agent.tf_rng.state.numpy().copy()
+    for _ in range(3):
+        agent.act(obs, carry, explore=False)
+    np.testing.assert_array_equal(agent.tf_rng.state.numpy(), state)
+    first = agent.act(obs, carry, explore=True)[0]
+    assert not np.array_equal(agent.tf_rng.state.numpy(), state)
+    agent.tf_rng.reset(state)
+    np.testing.assert_array_equal(agent.act(obs, carry, explore=True)[0], first)
+
+
 def test_presets_set_what_their_papers_use():
     v1, v2, v3 = (getattr(dreamer_v3.Config(), f"set_dreamer_{p}")() for p in ("v1", "v2", "v3"))
     assert v1.rssm_classes == 0 and v1.free_nats == 3.0 and v1.actor_loss_type == "dreamer_v1"

@@ -125,9 +125,9 @@ class Agent(base.OffPolicyAgent):
             tf.TensorSpec((None, spec.action_dim), tf.float32),
             tf.TensorSpec((None,), tf.float32),
             tf.TensorSpec((), tf.bool),
-            tf.TensorSpec((2,), tf.int32),
         ]
         self._policy = self.compile(self._policy_fn, "policy", policy_sig)
+        self._explore_flag = {flag: tf.constant(flag) for flag in (False, True)}
         self._rssm_keys = tuple(state_sig)
 
     # ---- acting ------------------------------------------------------------------------------
@@ -149,9 +149,11 @@ class Agent(base.OffPolicyAgent):
         action = self.actor.sample(feat, action_seed)[0] if explore else self.actor.mode(feat)
         return action, post
 
-    def _policy_fn(self, obs, state, prev_action, is_first, explore, seed):
+    def _policy_fn(self, obs, state, prev_action, is_first, explore):
+        """One step of acting. Only exploring draws from the agent's generator (inside the graph), so
+        deterministic actions (evaluation) leave the training run's random stream as it was."""
         args = (obs, state, prev_action, is_first)
-        return tf.cond(explore, lambda: self._step(*args, True, seed), lambda: self._step(*args, False))
+        return tf.cond(explore, lambda: self._step(*args, True, self._seed()), lambda: self._step(*args, False))
 
     def policy_graph(self, explore: bool = False) -> base.PolicyGraph:
         """:meth:`_step` with the carry of :meth:`act` (RSSM state, previous action, is_first) and,
@@ -198,7 +200,7 @@ class Agent(base.OffPolicyAgent):
         n = len(carry["is_first"])
         first = np.asarray(carry["is_first"], np.float32)
         state = {k: carry[k] for k in self._rssm_keys}
-        action, post = self._policy(obs, state, carry["action"], first, tf.constant(bool(explore)), self._seed())
+        action, post = self._policy(obs, state, carry["action"], first, self._explore_flag[bool(explore)])
         action = action.numpy()
         if explore and self.random_actions:  # seed data from random actions
             if self.spec.discrete:
