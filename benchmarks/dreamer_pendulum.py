@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import os
 import resource
 import subprocess
@@ -42,12 +43,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _results  # noqa: E402
 
 LAYERS = ("reward_layer_sizes", "cont_layer_sizes", "critic_layer_sizes", "actor_layer_sizes", "encoder_decoder_mlp")
+# The widths of the heads, actor, critic and vector encoder / decoder, by name: "docs", every MLP 512 × 512 (the
+# learning runs of this script); "srl", the sizes SRL users usually run Pendulum with (the Dreamer issue's).
+SIZES = {
+    "docs": dict.fromkeys(LAYERS, (512, 512)),
+    "srl": {"reward_layer_sizes": (256,), "cont_layer_sizes": (256,), "critic_layer_sizes": (128, 128),
+            "actor_layer_sizes": (128, 128), "encoder_decoder_mlp": (64, 64)},
+}
 
 
 def pendulum_config(preset: str = "v3", seed: int = 0, jit: bool = True, lrs: tuple = (1e-4, 1e-4, 2e-5),
-                    overrides: dict | None = None):
+                    overrides: dict | None = None, sizes: str = "docs"):
     """The Pendulum configuration: sizes fixed across presets so that they compare. ``lrs``:
-    (lr_model, lr_critic, lr_actor); ``overrides``: further fields set last (``--set NAME=VALUE``)."""
+    (lr_model, lr_critic, lr_actor); ``overrides``: further fields set last (``--set NAME=VALUE``);
+    ``sizes``: a name in :data:`SIZES`."""
     from srl_tf.algorithms import dreamer_v3
 
     lr_model, lr_critic, lr_actor = lrs
@@ -56,8 +65,8 @@ def pendulum_config(preset: str = "v3", seed: int = 0, jit: bool = True, lrs: tu
     cfg.rssm_deter_size, cfg.rssm_stoch_size = 64, 4
     cfg.rssm_classes = 0 if preset == "v1" else 4
     cfg.rssm_hidden_units = 512
-    for name in LAYERS:
-        setattr(cfg, name, (512, 512))
+    for name, value in SIZES[sizes].items():
+        setattr(cfg, name, value)
     cfg.batch_size, cfg.batch_length, cfg.horizon = 32, 15, 5
     cfg.memory.warmup_size, cfg.memory.capacity = 50, 100_000
     cfg.encoder_decoder_dist = "linear"
@@ -73,19 +82,32 @@ def pendulum_config(preset: str = "v3", seed: int = 0, jit: bool = True, lrs: tu
     return cfg
 
 
+LOOP = "Runner.train per train step: also one env step, one action, its loop"
+BARE = "the compiled train step alone, on a stored batch"
+SIZES_LABEL = {"docs": "every MLP 512 × 512", "srl": "SRL's usual sizes"}
+
+
 def speed_table(result: dict) -> str:
     """The docs table of a ``--speed`` result file, with each srl_tf case's ratio to srl-framework
-    where that was timed the same way."""
+    where that was timed the same way, on the same configuration."""
     runs = _results.runs_of(result)
-    srl = next((r["ms_per_train_step"] for r in runs if r["case"].startswith("srl-framework")), None)
-    lines = ["| | what is timed | ms per train step | train steps/s | speed against srl-framework |",
-             "|---|---|---|---|---|"]
+    lines = ["| configuration | | what is timed | ms per train step: median (range) | train steps/s | "
+             "speed against srl-framework |", "|---|---|---|---|---|---|"]
     for r in runs:
+        sizes = r.get("sizes", "docs")  # files written before there was a choice timed "docs"
+        srl = next((o["ms_per_train_step"] for o in runs
+                    if o["case"].startswith("srl-framework") and o.get("sizes", "docs") == sizes), None)
         ms = r["ms_per_train_step"]
-        same_way = srl is not None and r["timed"].startswith("Runner.train") and not r["case"].startswith("srl-framework")
+        same_way = srl is not None and r["timed"] == LOOP and not r["case"].startswith("srl-framework")
         ratio = f"{srl / ms:.2f}×" if same_way else ("1×" if r["case"].startswith("srl-framework") else "-")
-        lines.append(f"| {r['case']} | {r['timed']} | {ms} | {1000 / ms:.1f} | {ratio} |")
-    lines.append(f"\n60 train steps after compilation, one process each; {_results.machine_line(result)}.")
+        spread = f" ({min(r['windows_ms'])} to {max(r['windows_ms'])})" if len(r.get("windows_ms", [])) > 1 else ""
+        lines.append(f"| {SIZES_LABEL[sizes]} | {r['case']} | {r['timed']} | {ms}{spread} | {1000 / ms:.1f} | {ratio} |")
+    settings = result["settings"]
+    rounds, repeats = settings.get("rounds", 1), settings.get("repeats", 1)
+    how = (f"{rounds} rounds in which the frameworks took turns, each case a process of its own, {repeats} windows "
+           f"of 60 train steps after compilation per process; the median of all windows counts"
+           if "rounds" in settings else "one window of 60 train steps after compilation")
+    lines.append(f"\n{how}; {_results.machine_line(result)}.")
     return "\n".join(lines)
 
 
@@ -120,47 +142,76 @@ def learn(preset: str, seed: int, steps: int, out: str, eval_interval: int, lrs:
     return evals, final, wall, peak_rss_mb, runner.agent.train_count
 
 
-def speed(preset: str, n: int = 60, overrides: dict | None = None) -> tuple[float, float]:
+def speed(preset: str, n: int = 60, overrides: dict | None = None, sizes: str = "docs",
+          repeats: int = 3) -> tuple[list, list]:
     """(ms per train step through ``Runner.train(max_train_count=n)``, one env step and one action
     per train step as srl-framework's loop does them; ms per call of the bare compiled step on one
-    stored batch). Both after compilation; no world-model-only phase, one train step per env step."""
+    stored batch). Both after compilation, ``repeats`` windows of ``n`` train steps each; no
+    world-model-only phase, one train step per env step."""
     import srl_tf
 
     overrides = {"warmup_world_model": 0, "train_interval": 1, **(overrides or {})}
-    runner = srl_tf.Runner(srl_tf.EnvConfig("Pendulum-v1"), pendulum_config(preset, overrides=overrides))
+    runner = srl_tf.Runner(srl_tf.EnvConfig("Pendulum-v1"), pendulum_config(preset, overrides=overrides, sizes=sizes))
     runner.train(max_train_count=20, progress=False)  # the random warm-up steps, compilation, 20 train steps
-    t = time.time()
-    runner.train(max_train_count=n, progress=False)
-    through_runner = (time.time() - t) / n * 1000
+    through_runner = []
+    for _ in range(repeats):
+        t = time.time()
+        runner.train(max_train_count=n, progress=False)
+        through_runner.append((time.time() - t) / n * 1000)
     agent = runner.agent
     batch = agent.memory.sample(agent.config.batch_size, agent.config.batch_length, agent.rng)
     float(agent._train_all(*batch)["model_loss"])
-    t = time.time()
-    for _ in range(n):
-        metrics = agent._train_all(*batch)
-    float(metrics["model_loss"])
-    return through_runner, (time.time() - t) / n * 1000
+    bare = []
+    for _ in range(repeats):
+        t = time.time()
+        for _ in range(n):
+            metrics = agent._train_all(*batch)
+        float(metrics["model_loss"])
+        bare.append((time.time() - t) / n * 1000)
+    return through_runner, bare
 
 
 SRL_SCRIPT = r"""
-import sys, time
+import ast, json, sys, time
 sys.path.insert(0, sys.argv[1])
 import srl
 from srl.algorithms import dreamer_v3
 c = dreamer_v3.Config(lr_model=1e-4, lr_critic=1e-4, lr_actor=2e-5)
 c.set_dreamer_v3()
 c.rssm_deter_size, c.rssm_stoch_size, c.rssm_classes, c.rssm_hidden_units = 64, 4, 4, 512
-for k in LAYERS:
-    setattr(c, k, (512, 512))
+for k, v in ast.literal_eval(sys.argv[2]).items():
+    setattr(c, k, v)
 c.batch_size, c.batch_length, c.horizon = 32, 15, 5
 c.memory.warmup_size, c.memory.capacity = 50, 10_000
 c.encoder_decoder_dist, c.free_nats, c.warmup_world_model = "linear", 0.1, 0
 r = srl.Runner("Pendulum-v1", c)
 r.train(max_train_count=20)
-t = time.time()
-r.train(max_train_count=60)
-print("SRL_MS", (time.time() - t) / 60 * 1000)
-""".replace("LAYERS", repr(LAYERS))
+ms = []
+for _ in range(int(sys.argv[3])):
+    t = time.time()
+    r.train(max_train_count=60)
+    ms.append((time.time() - t) / 60 * 1000)
+print("RESULT", json.dumps(ms))
+"""
+
+SRL_TF_SCRIPT = r"""
+import ast, json, sys
+sys.path.insert(0, sys.argv[1])
+import dreamer_pendulum
+windows = dreamer_pendulum.speed(sys.argv[2], overrides=ast.literal_eval(sys.argv[3]), sizes=sys.argv[4],
+                                 repeats=int(sys.argv[5]))
+print("RESULT", json.dumps(windows))
+"""
+
+
+def _child(script: str, *args: str) -> list:
+    """Runs ``script`` in a fresh Python process; the JSON text after its ``RESULT`` lines (empty, with
+    the end of its stderr printed, when it failed)."""
+    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True)
+    found = [line.split(" ", 1)[1] for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    if not found:
+        print(out.stderr[-2000:], flush=True)
+    return found
 
 
 def inspect_actor(checkpoint: str, preset: str, overrides: dict, episodes: int = 2) -> None:
@@ -239,6 +290,13 @@ def main():
                                                    "or dreamer_speed.json with --speed)")
     p.add_argument("--speed", action="store_true")
     p.add_argument("--srl-framework", default="", help="folder holding an unpacked srl-framework wheel")
+    p.add_argument("--repeats", type=int, default=3, help="--speed: windows of 60 train steps timed per process")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="--speed: rounds in which the frameworks take turns, each case a process of its own; "
+                        "the median of all windows of all rounds counts")
+    p.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES),
+                   help="--speed: the configurations timed (default: all); 'docs' every MLP 512 x 512, 'srl' SRL's "
+                        "usual sizes: reward and continue heads (256,), actor and critic (128, 128), MLP encoder (64, 64)")
     p.add_argument("--plot", default="", metavar="PNG", help="plot the evaluation curves of --dirs into PNG and stop")
     p.add_argument("--dirs", nargs="+", default=[], help="run folders for --plot")
     p.add_argument("--target", type=float, default=-300.0, help="the dotted line in --plot")
@@ -258,22 +316,25 @@ def main():
     before = _results.machine()
     settings = {"lrs": list(args.lrs), "set": args.set, "eval_interval": args.eval_interval}
     if args.speed:
-        cases = []
-        for preset in args.presets:
-            through, bare = speed(preset, overrides=parse_overrides(args.set))
-            cases.append({"case": f"srl_tf dreamer {preset}", "ms_per_train_step": round(through, 1),
-                          "timed": "Runner.train per train step: also one env step, one action, its loop"})
-            cases.append({"case": f"srl_tf dreamer {preset}, bare step", "ms_per_train_step": round(bare, 1),
-                          "timed": "the compiled train step alone, on a stored batch"})
-            print(f"srl_tf dreamer {preset}: {through:.1f} ms per train step through Runner.train, "
-                  f"{bare:.1f} ms the bare step", flush=True)
-        if args.srl_framework:
-            out = subprocess.run([sys.executable, "-c", SRL_SCRIPT, args.srl_framework], capture_output=True, text=True)
-            ms = [line.split()[1] for line in out.stdout.splitlines() if line.startswith("SRL_MS")]
-            print(f"srl-framework dreamer_v3: {float(ms[0]):.1f} ms per train step" if ms else out.stderr[-2000:])
-            if ms:
-                cases.append({"case": "srl-framework dreamer_v3", "ms_per_train_step": round(float(ms[0]), 1),
-                              "timed": "Runner.train per train step: also one env step, one action, its loop"})
+        windows: dict = {}  # (sizes, case) → every window of every round, in ms per train step
+        for round_ in range(args.rounds):  # the frameworks take turns, each in a process of its own
+            for sizes in args.sizes:
+                for preset in args.presets:
+                    out = _child(SRL_TF_SCRIPT, os.path.dirname(os.path.abspath(__file__)), preset,
+                                 repr(parse_overrides(args.set)), sizes, str(args.repeats))
+                    through, bare = json.loads(out[0]) if out else ([], [])
+                    windows.setdefault((sizes, f"srl_tf dreamer {preset}", LOOP), []).extend(through)
+                    windows.setdefault((sizes, f"srl_tf dreamer {preset}, bare step", BARE), []).extend(bare)
+                    print(f"round {round_} [{sizes}] srl_tf dreamer {preset}: ms per train step through Runner.train "
+                          f"{through}, the bare step {bare}", flush=True)
+                if args.srl_framework:
+                    out = _child(SRL_SCRIPT, args.srl_framework, repr(SIZES[sizes]), str(args.repeats))
+                    ms = json.loads(out[0]) if out else []
+                    windows.setdefault((sizes, "srl-framework dreamer_v3", LOOP), []).extend(ms)
+                    print(f"round {round_} [{sizes}] srl-framework dreamer_v3: ms per train step {ms}", flush=True)
+        cases = [{"sizes": sizes, "case": case, "timed": timed, "ms_per_train_step": round(float(np.median(ms)), 1),
+                  "windows_ms": [round(m, 1) for m in ms]} for (sizes, case, timed), ms in windows.items() if ms]
+        settings.update(sizes=args.sizes, repeats=args.repeats, rounds=args.rounds)
         _results.write(args.result or "dreamer_speed", _results.record(cases, seeds=[0], machine_before=before, settings=settings))
         return
 

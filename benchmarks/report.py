@@ -176,13 +176,17 @@ def speed_summary() -> str:
         when = result["date"]
         link = f"[page]({page})"
         if name == "dreamer_speed":
-            ours = next(r["ms_per_train_step"] for r in runs if r["case"].startswith("srl_tf") and "bare" not in r["case"])
-            theirs = next((r["ms_per_train_step"] for r in runs if r["case"].startswith("srl-framework")), None)
-            if theirs is None:
-                continue
-            ratio = theirs / ours
-            lines.append(f"| {label}, against srl-framework 1.4.6 (both through `Runner.train`) | {ours} ms | {theirs} ms "
-                         f"| {ratio:.2f}× | {target}: **{'met' if ratio >= need else 'missed'}** | {when} | {link} |")
+            sizes_label = _script("dreamer_pendulum").SIZES_LABEL
+            for sizes in dict.fromkeys(r.get("sizes", "docs") for r in runs):
+                mine = [r for r in runs if r.get("sizes", "docs") == sizes]
+                ours = next(r["ms_per_train_step"] for r in mine if r["case"].startswith("srl_tf") and "bare" not in r["case"])
+                theirs = next((r["ms_per_train_step"] for r in mine if r["case"].startswith("srl-framework")), None)
+                if theirs is None:
+                    continue
+                ratio = theirs / ours
+                lines.append(f"| {label} ({sizes_label[sizes]}), against srl-framework 1.4.6 (both through "
+                             f"`Runner.train`) | {ours} ms | {theirs} ms | {ratio:.2f}× | {target}: "
+                             f"**{'met' if ratio >= need else 'missed'}** | {when} | {link} |")
             continue
         sb3 = result["packages"].get("stable-baselines3")
         for algo in dict.fromkeys(r.get("algorithm", "") for r in runs):
