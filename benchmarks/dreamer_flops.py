@@ -1,7 +1,7 @@
 """Dreamer's compiled train step against the machine: the step's FLOPs as XLA compiles it, its time,
 and the FLOP rate this machine reaches on one large float32 matrix product.
 
-    python benchmarks/dreamer_flops.py [--configs pendulum xs] [--repeats 30]
+    python benchmarks/dreamer_flops.py [--configs pendulum pendulum_srl xs xs_pendulum] [--repeats 30]
     python benchmarks/report.py dreamer_flops        # the docs table, from the result file
 
 FLOPs are counted in XLA's optimized HLO of the train step (``experimental_get_compiler_ir``): every
@@ -15,7 +15,9 @@ difference.
 
 Configurations:
 - ``pendulum``: the Pendulum-v1 configuration of ``dreamer_pendulum.py`` (deter 64, stoch 4 × 4,
-  hidden 512, batch 32 × 15, horizon 5), the one timed against srl-framework;
+  hidden 512, batch 32 × 15, horizon 5) with every MLP 512 × 512;
+- ``pendulum_srl``: the same with SRL's usual sizes (reward and continue heads (256,), actor and
+  critic (128, 128), MLP encoder and decoder (64, 64)); both are timed against srl-framework;
 - ``xs``: the generality benchmark's configuration (V3 preset, size XS, batch 16 × 64, horizon 15) on
   CartPole-v1 (discrete actions: the actor learns by REINFORCE, nothing is back-propagated through
   imagination);
@@ -157,7 +159,7 @@ def _label(op_name: str, in_cond: bool, in_loop: bool) -> str:
     return f"{part}, {kind}"
 
 
-CONFIGS = ("pendulum", "xs", "xs_pendulum")
+CONFIGS = ("pendulum", "pendulum_srl", "xs", "xs_pendulum")
 
 
 def machine_gflops(n: int = 2048, repeats: int = 20) -> float:
@@ -179,10 +181,11 @@ def machine_gflops(n: int = 2048, repeats: int = 20) -> float:
 def _agent(name: str):
     import srl_tf
 
-    if name == "pendulum":
+    if name in ("pendulum", "pendulum_srl"):
         from dreamer_pendulum import pendulum_config
 
-        cfg = pendulum_config("v3", overrides={"warmup_world_model": 0, "train_interval": 1})
+        sizes = "srl" if name == "pendulum_srl" else "docs"
+        cfg = pendulum_config("v3", overrides={"warmup_world_model": 0, "train_interval": 1}, sizes=sizes)
         env = srl_tf.EnvConfig("Pendulum-v1")
     else:
         from dreamer_generality import config
