@@ -13,12 +13,16 @@ the first 1000.
     python benchmarks/dreamer_pendulum.py --presets v1 --inspect runs/v1_paper_lrs/v1_s0/checkpoint
     python benchmarks/dreamer_pendulum.py --plot eval.png --dirs runs/bench_dreamer/v1_s0 runs/bench_dreamer/v2_s0
 
-``--speed`` times 60 full train steps (world model + imagination + actor + critic) after compilation
+``--speed`` times full train steps (world model + imagination + actor + critic) after compilation
 in two ways: through ``Runner.train(max_train_count=60)``, which per train step also steps the env
-once and acts once, and as the bare compiled step on one stored batch; the difference is the
-loop's share. With ``--srl-framework PATH`` (an unpacked srl-framework 1.4.6 wheel) it also times
-that framework's dreamer_v3 with the same fields through its own ``Runner.train(max_train_count=60)``,
-which is like for like with the first srl_tf figure.
+once and acts once, and as the bare compiled step on one stored batch; the difference is the loop's
+share. With ``--srl-framework PATH`` (an unpacked srl-framework 1.4.6 wheel) it also times that
+framework's dreamer_v3 with the same fields through its own ``Runner.train(max_train_count=60)``,
+which is like for like with the first srl_tf figure. ``--sizes`` picks the configurations: "docs"
+(every MLP 512 × 512) and "srl" (SRL's usual sizes: reward and continue heads (256,), actor and
+critic (128, 128), MLP encoder (64, 64)). Every case runs in a process of its own, the frameworks
+take turns over ``--rounds``, each process times ``--repeats`` windows of 60 train steps, and the
+median of all windows counts.
 Each run writes its history under runs/bench_dreamer/<preset>_s<seed> and prints a markdown row.
 Results: a learning invocation writes benchmarks/results/dreamer_<preset>_pendulum.json (or the file
 ``--result`` names, for variants with other learning rates or ``--set``), with each seed's
