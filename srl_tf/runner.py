@@ -840,7 +840,11 @@ class _TrainSchedules:
         budget = max_train_count if self.by_train else (max_steps or 100_000)
         self.log_every = runner.log_interval or max(1, budget // 100)
         self.eval_every = runner.eval_interval or max(self.log_every, budget // 20)
-        self.next_log, self.next_eval = self.count() + self.log_every, self.count() + self.eval_every
+        # On the grid of multiples of the interval, so that a run continued from a checkpoint keeps its
+        # schedule (every 2,500 steps means at 2,500, 5,000, ... however often it was interrupted).
+        count = self.count()
+        self.next_log = (count // self.log_every + 1) * self.log_every
+        self.next_eval = (count // self.eval_every + 1) * self.eval_every
         self.next_weights = runner.step + runner.checkpoint_interval if runner.checkpoint_interval else None
         self.recent: list[float] = []
         self.interval_returns: list[float] = []

@@ -202,6 +202,22 @@ def test_resumed_history_continues_without_duplicated_rows(tmp_path):
     assert steps == sorted(set(steps)) and steps[-1] == 300 and 200 in steps and 220 in steps
 
 
+def test_a_resumed_run_keeps_its_evaluation_schedule(tmp_path):
+    """Evaluations every 100 steps fall at 100, 200, 300 however the run was split, not 100 steps
+    after each continuation (a run interrupted more often than its interval would never evaluate)."""
+    run_dir, ckpt = str(tmp_path / "run"), str(tmp_path / "run" / "ckpt")
+    for steps in (150, 80, 70):  # 150, then continued to 230, then to 300
+        runner = srl_tf.Runner(srl_tf.EnvConfig(ChainWalk), tiny_dqn())
+        runner.set_history_on_file(run_dir, enable_eval=True, eval_episode=1, interval=10, eval_interval=100)
+        runner.set_checkpoint(ckpt, interval=0)
+        if checkpoint.latest(ckpt):
+            runner.load_checkpoint(ckpt)
+        runner.train(max_steps=steps, progress=False)
+    rows = srl_tf.Runner.load_histories([run_dir]).runs[0][1]
+    assert [r["step"] for r in rows if "eval_reward0" in r] == [100, 200, 300]
+    assert [r["step"] for r in rows] == list(range(10, 301, 10))
+
+
 def test_an_incomplete_checkpoint_is_skipped_with_a_warning_naming_it(tmp_path, caplog):
     runner = srl_tf.Runner("CartPole-v1", tiny_dqn())
     runner.train(max_steps=60, progress=False)
