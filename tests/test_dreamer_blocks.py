@@ -37,6 +37,7 @@ from srl_tf.nn.dreamer import (
     DenseStack,
     ResidualDecoderV3,
     ResidualEncoderV3,
+    norm_act,
 )
 
 tfd = tfp.distributions
@@ -430,6 +431,39 @@ def test_rssm_invalid_latent_names_fields():
     for stoch, classes in ((0, 32), (32, 1), (32, -2)):
         with pytest.raises(ConfigError, match=r"stoch=.*rssm_stoch_size.*classes=.*rssm_classes"):
             RSSM(action_dim=2, embed_dim=4, stoch=stoch, classes=classes)
+
+
+@pytest.mark.parametrize("activation", ["silu", "elu"])
+@pytest.mark.parametrize("compile_as", ["eager", "function", "xla"])
+def test_fused_norm_act_matches_keras_layer_norm_and_activation_with_gradients(activation, compile_as):
+    norm = keras.layers.LayerNormalization(epsilon=1e-3)
+    norm.build((None, 8))
+    norm.gamma.assign(tf.random.stateless_normal((8,), (1, 2)) + 1.0)
+    norm.beta.assign(tf.random.stateless_normal((8,), (3, 4)))
+    # rows from tiny to large spread, so that epsilon and the per-row statistics both matter
+    x = tf.random.stateless_normal((3, 5, 5, 8), (5, 6)) * tf.reshape(tf.linspace(0.02, 3.0, 75), (3, 5, 5, 1)) + 1.0
+    weights = tf.random.stateless_normal((3, 5, 5, 8), (7, 8))  # a loss with a gradient that is not uniform
+
+    def grads(f):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = f(x)
+            loss = tf.reduce_sum(y * weights)
+        return [y, *tape.gradient(loss, [x, norm.gamma, norm.beta])]
+
+    act = keras.activations.get(activation)
+    fused = lambda v: norm_act(norm, activation, v)  # noqa: E731
+    if compile_as != "eager":
+        run = tf.function(grads, jit_compile=compile_as == "xla")
+    else:
+        run = grads
+    for got, want in zip(run(fused), grads(lambda v: act(norm(v)))):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5)
+    x_low = tf.cast(x, tf.bfloat16)  # mixed precision: statistics in float32, the output in bfloat16
+    low = norm_act(norm, activation, x_low)
+    assert low.dtype == tf.bfloat16
+    want = act(norm(tf.cast(x_low, tf.float32))).numpy()
+    np.testing.assert_allclose(tf.cast(low, tf.float32).numpy(), want, rtol=1e-2, atol=1e-2)
 
 
 def test_v3_encoder_decoder_shapes_and_size_errors():
