@@ -1,6 +1,8 @@
 """Dreamer's train step on 64 × 64 pixels on a CPU, compiled three ways: XLA for the whole step, the
 default on a CPU (the world model's half, with the image encoder and decoder, in TensorFlow's
-runtime and the actor-critic half compiled with XLA), and no XLA at all (``jit_compile=False``).
+runtime and the actor-critic half compiled with XLA), and no XLA for the step (``jit_compile=False``;
+the fused LayerNorm + activation of the image layers, :func:`srl_tf.nn.dreamer.norm_act`, is XLA in
+every way).
 
     python benchmarks/dreamer_pixels_step.py [--repeats 3]
     python benchmarks/report.py dreamer_pixels_step     # the docs table, from the result file
@@ -25,7 +27,7 @@ import _results  # noqa: E402
 WAYS = {
     "xla": "XLA for the whole step",
     "split": "world model in TensorFlow's runtime, actor-critic half with XLA (the default on a CPU)",
-    "none": "no XLA (jit_compile=False)",
+    "none": "no XLA for the step (jit_compile=False; the image LayerNorm + SiLU stay one XLA kernel)",
 }
 
 
