@@ -153,6 +153,26 @@ def test_warmup_world_model_trains_only_the_world_model():
     assert not all(np.array_equal(a, b) for a, b in zip(wm_before, runner.agent.wm.get_weights()))
 
 
+@pytest.mark.parametrize("imagination_cont", ["mean", "mode"])
+def test_imagined_steps_are_cut_by_the_continue_probability_or_its_mode(imagination_cont):
+    """With the continue head at P(continue) = 0.3 everywhere, 'mode' ends every imagined future
+    after one step (each λ-return is its reward), while 'mean' carries 30 % of what follows."""
+    runner = Runner(_env(True, False, "v3"), tiny(imagination_cont=imagination_cont))
+    runner.train(max_steps=40, progress=False)
+    agent, cfg = runner.agent, runner.agent.config
+    kernel, bias = agent.wm.cont.weights[-2:]
+    kernel.assign(np.zeros(kernel.shape, np.float32))
+    bias.assign(np.full(bias.shape, np.log(0.3 / 0.7), np.float32))
+    batch = agent.memory.sample(cfg.batch_size, cfg.batch_length, agent.rng)
+    metrics = {k: float(v) for k, v in agent._train_all(*batch).items()}
+    ret, reward = metrics["imag_return"], metrics["imag_reward"]
+    assert reward != 0.0
+    if imagination_cont == "mode":
+        assert ret == pytest.approx(reward, rel=1e-6)
+    else:
+        assert abs(ret - reward) > 0.05 * abs(reward)
+
+
 def test_stream_batches_carry_the_rssm_state_and_windows_do_not():
     def trained():
         runner = Runner(_env(True, False, "v3"), tiny(sequence_sampling="stream"))
@@ -334,6 +354,7 @@ def test_stream_rows_jump_when_they_reach_the_newest_data():
         ("rssm_stoch_size", 0, "rssm_stoch_size=0"),
         ("free_nats", -1.0, "free_nats=-1.0"),
         ("sequence_sampling", "random", "sequence_sampling='random'"),
+        ("imagination_cont", "sample", "imagination_cont='sample'.*mean.*mode"),
     ],
 )
 def test_bad_config_values_name_the_field(field, value, match):

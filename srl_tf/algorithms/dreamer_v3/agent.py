@@ -295,6 +295,8 @@ class Agent(base.OffPolicyAgent):
             feat = rssm.get_feat(states)  # (H + 1, N, F)
             reward = self.wm.reward.mean(feat[1:])
             cont = tf.sigmoid(self.wm.cont(feat[1:])[..., 0])  # P(continue) of s_{t+1}
+            if cfg.imagination_cont == "mode":
+                cont = tf.cast(cont > 0.5, cont.dtype)
             value_out = (critic if own_values else slow)(feat)
             value = critic.mean_of(value_out)
             ret = lambda_returns(reward, value[:-1], cont, value[-1], cfg.discount, cfg.return_lambda)  # (H, N)

@@ -13,6 +13,7 @@ REWARD_DISTS = ("twohot", "normal")
 IMAGE_ENCODERS = ("residual", "conv")
 ACTOR_CONTINUOUS_DISTS = ("bounded_normal", "tanh_normal")
 SEQUENCE_SAMPLING = ("stream", "windows")
+IMAGINATION_CONTS = ("mean", "mode")
 
 # Widths of DreamerV3's model sizes (Hafner et al. 2023, table of model sizes): GRU units, hidden
 # units of every MLP, CNN depth, MLP layers. "tiny" is this library's own size for tests.
@@ -81,6 +82,11 @@ class Config(RLConfig):
     """Hidden widths of the continue head (Bernoulli on 1 − terminal)."""
     cont_loss_scale: float = 1.0
     """Weight of the continue head's loss."""
+    imagination_cont: str = "mean"
+    """How the continue head cuts imagined trajectories: 'mean' weighs each imagined step by the
+    probability that the episode is still running (as DreamerV2); 'mode' by that probability
+    rounded to 0 or 1 (as the DreamerV3 authors' code), so that a step the head judges terminal
+    ends the imagined future outright."""
     free_nats: float = 1.0
     """Free bits: each KL term is clamped from below at this value, after summing over all latent
     variables of a time step."""
@@ -304,7 +310,7 @@ class Config(RLConfig):
             "actor_loss_type": LOSS_TYPES, "critic_loss_type": LOSS_TYPES,
             "encoder_decoder_dist": ENCODER_DECODER_DISTS, "reward_dist": REWARD_DISTS,
             "image_encoder": IMAGE_ENCODERS, "actor_continuous_dist": ACTOR_CONTINUOUS_DISTS,
-            "sequence_sampling": SEQUENCE_SAMPLING, "dense_activation": ("silu", "elu", "relu", "gelu", "tanh"),
+            "sequence_sampling": SEQUENCE_SAMPLING, "imagination_cont": IMAGINATION_CONTS, "dense_activation": ("silu", "elu", "relu", "gelu", "tanh"),
         }
         for name, allowed in choices.items():
             self._check_choice(name, allowed)
