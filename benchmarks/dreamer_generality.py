@@ -5,6 +5,8 @@ whole run every few minutes and continues from there when the command is given a
     python benchmarks/dreamer_generality.py [--tasks cartpole pendulum acrobot pixels] [--seeds 0 1 2]
                                             [--size XS] [--train-ratio 256] [--runs runs/dreamer_generality]
     python benchmarks/report.py dreamer_generality     # the docs table, from the committed result file
+    python benchmarks/dreamer_generality.py --tasks cartpole --seeds 0 --set imagination_cont=mode
+        # a diagnostic variant beside the table: its own result file and runs directory
 
 | task | env | env steps | target |
 |---|---|---|---|
@@ -22,6 +24,7 @@ runs continue from ``<runs>/<task>_s<seed>/ckpt`` and their history in ``<runs>/
 from __future__ import annotations
 
 import argparse
+import ast
 import fcntl
 import os
 import resource
@@ -40,36 +43,61 @@ TASKS = {
 }
 
 
-def config(seed: int, size: str, train_ratio: float):
-    """The one configuration: the V3 preset at ``size`` with ``train_ratio``; nothing per task."""
+def config(seed: int, size: str, train_ratio: float, variant: dict | None = None):
+    """The one configuration: the V3 preset at ``size`` with ``train_ratio``; nothing per task.
+    ``variant``: fields set after it, for a diagnostic run beside the table (``--set``)."""
     from srl_tf.algorithms import dreamer_v3
 
     cfg = dreamer_v3.Config(seed=seed)
     cfg.set_dreamer_v3()
     cfg.set_model_size(size)
     cfg.train_ratio = train_ratio
+    for field, value in (variant or {}).items():
+        if not hasattr(cfg, field):
+            raise SystemExit(f"--set {field}=...: dreamer_v3.Config has no field {field!r}")
+        setattr(cfg, field, value)
     return cfg
 
 
-def build(task: str, seed: int, size: str, train_ratio: float, scale: float = 1.0):
+def parse_variant(items: list[str]) -> dict:
+    """``["field=value", ...]`` → {field: value}, each value read as a Python literal where it is one
+    (``imagination_cont=mode`` → 'mode', ``horizon=10`` → 10)."""
+    variant = {}
+    for item in items:
+        field, sep, text = item.partition("=")
+        if not sep or not field:
+            raise SystemExit(f"--set {item!r}: write FIELD=VALUE, e.g. imagination_cont=mode")
+        try:
+            variant[field] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            variant[field] = text
+    return variant
+
+
+def variant_name(variant: dict) -> str:
+    """The suffix of a variant's result file and runs directory, e.g. 'imagination_cont-mode'."""
+    return "_".join(f"{k}-{v}" for k, v in sorted(variant.items()))
+
+
+def build(task: str, seed: int, size: str, train_ratio: float, scale: float = 1.0, variant: dict | None = None):
     """The Runner of one (task, seed), before any history or checkpoint is set; and its env steps."""
     import srl_tf
 
     env_id, env_kwargs, steps, _ = TASKS[task]
     steps = int(steps * scale)
-    cfg = config(seed, size, train_ratio)
+    cfg = config(seed, size, train_ratio, variant)
     cfg.memory.capacity = max(steps, cfg.memory.warmup_size)  # the whole run fits: nothing is overwritten
     return srl_tf.Runner(srl_tf.EnvConfig(env_id, **env_kwargs), cfg), steps
 
 
 def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: float = 1.0,
-        gif_dir: str | None = None) -> dict | None:
+        gif_dir: str | None = None, variant: dict | None = None) -> dict | None:
     """Trains (or continues) one (task, seed); returns its figures once it reached its budget."""
     from srl_tf import checkpoint
 
     env_id, env_kwargs, _, _ = TASKS[task]
     directory = os.path.join(runs, f"{task}_s{seed}")
-    runner, steps = build(task, seed, size, train_ratio, scale)
+    runner, steps = build(task, seed, size, train_ratio, scale, variant)
     runner.set_history_on_file(directory, enable_eval=True, eval_episode=10, interval=steps // 100,
                                eval_interval=steps // 20)
     runner.set_checkpoint(os.path.join(directory, "ckpt"), is_load=False, interval=300, keep=2)
@@ -89,7 +117,7 @@ def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: f
         from srl_tf.render import save_prediction_gif
 
         save_prediction_gif(runner.agent, os.path.join(directory, "prediction.gif"))
-        if gif_dir and scale == 1.0:  # quick checks leave the docs alone
+        if gif_dir and scale == 1.0 and not variant:  # quick checks and variants leave the docs alone
             save_prediction_gif(runner.agent, os.path.join(gif_dir, f"dreamer_generality_{task}_s{seed}.gif"))
     return {
         "task": task, "env": env_id, "seed": seed, "env_steps": runner.step, "final_eval": curve[-1][1],
@@ -118,17 +146,29 @@ def main():
     p.add_argument("--train-ratio", type=float, default=256.0)
     p.add_argument("--runs", default="runs/dreamer_generality")
     p.add_argument("--scale", type=float, default=1.0, help="fraction of each budget (quick checks)")
-    p.add_argument("--out", default=_results.path("dreamer_generality"))
+    p.add_argument("--out", help="result file (default benchmarks/results/dreamer_generality.json, or "
+                                 "dreamer_generality_<variant>.json with --set)")
+    p.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE", dest="variant",
+                   help="a diagnostic variant beside the fixed configuration: Config fields set after the preset; "
+                        "its rows go to a result file and runs directory of its own")
     p.add_argument("--progress", action="store_true",
                    help="write the evaluations so far of the unfinished runs (from their histories) to "
-                        "benchmarks/results/dreamer_generality_progress.json and print them; trains nothing")
+                        "benchmarks/results/dreamer_generality[_<variant>]_progress.json and print them; "
+                        "trains nothing")
     p.add_argument("--gif-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "images"),
                    help="where each pixel run's prediction GIF (real | reconstruction | open loop) is also written")
     args = p.parse_args()
+    variant = parse_variant(args.variant)
     settings = {"size": args.size, "train_ratio": args.train_ratio, "preset": "set_dreamer_v3", "scale": args.scale}
+    name = "dreamer_generality"
+    if variant:
+        settings["variant"] = variant
+        name += "_" + variant_name(variant)
+        args.runs = args.runs.rstrip("/") + "_" + variant_name(variant)
+    args.out = args.out or _results.path(name)
     if args.progress:
         result = progress(args.runs, args.tasks, args.seeds, _finished(args.out, settings), settings)
-        _results.write("dreamer_generality_progress", result)
+        _results.write(name + "_progress", result)
         print(progress_table(result))
         return
     before = _results.machine()
@@ -136,7 +176,7 @@ def main():
         for task in args.tasks:
             if any(r["task"] == task and r["seed"] == seed for r in _finished(args.out, settings)):
                 continue
-            row = run(task, seed, args.size, args.train_ratio, args.runs, args.scale, args.gif_dir)
+            row = run(task, seed, args.size, args.train_ratio, args.runs, args.scale, args.gif_dir, variant)
             if row is None:
                 return
             print(f"{task} seed {seed}: final {row['final_eval']}, best {row['best_eval']}", flush=True)
