@@ -22,6 +22,7 @@ from srl_tf.cli import main
 from srl_tf.envs import make_env
 from srl_tf.envs.adapter import applied_action
 from tests.test_dreamer import tiny as tiny_dreamer
+from tests.toy_envs import ImageIdentityEnv
 
 # Run in a fresh process: replays recorded observations through exported models, and plays whole
 # episodes with a SavedModel alone. Imports TensorFlow (and Gymnasium for the episodes), never srl_tf.
@@ -226,15 +227,17 @@ def test_gru_ppo_threads_the_carry_and_resets_where_an_episode_begins(tmp_path):
     assert sorted(carry) == ["h", "is_first"] and carry["h"].shape == (2, 8)
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1", "pixels"])
 def test_dreamer_rssm_state_previous_action_and_is_first_in_the_carry(env_id, tmp_path):
-    runner = Runner(EnvConfig(env_id, max_episode_steps=50), tiny_dreamer())
+    # pixels: the V3 image encoder, whose LayerNorm + SiLU are one XLA kernel inside the policy
+    env = EnvConfig(ImageIdentityEnv, image_resize=(16, 16)) if env_id == "pixels" else EnvConfig(env_id, max_episode_steps=50)
+    runner = Runner(env, tiny_dreamer())
     runner.train(max_steps=40, progress=False)
     obs, is_first, actions = record(runner, steps=120)
     assert is_first.sum() >= 2
     out = replay(tmp_path, obs, is_first, export_both(runner, tmp_path, "dreamer"))
     for name in ("saved_model", "tflite"):
-        assert_same_actions(actions, out[name], discrete=env_id == "CartPole-v1")
+        assert_same_actions(actions, out[name], discrete=env_id != "Pendulum-v1")
     carry = tf.saved_model.load(str(tmp_path / "dreamer")).initial_carry(batch_size=1)
     assert {"deter", "stoch", "action", "is_first"} <= set(carry)
 
