@@ -141,7 +141,8 @@ class Runner:
         configs to ``config.json``, and the final weights to ``<directory>/checkpoint``.
 
         ``interval``: env steps between rows (default: 1% of the run). ``eval_interval``: env steps
-        between evaluations of ``eval_episode`` episodes (default: 5% of the run).
+        between evaluations of ``eval_episode`` episodes (default: 5% of the run). Both fall on
+        multiples of their interval, so a resumed run keeps its schedule.
         ``checkpoint_interval``: env steps between weight checkpoints (0: only at the end).
         """
         if os.path.exists(directory) and not os.path.isdir(directory):
