@@ -241,7 +241,10 @@ def _add_row(out: str, runs: str, row: dict, settings: dict, before: dict) -> No
 
 def table(result: dict) -> str:
     s = result["settings"]
-    lines = [f"DreamerV3 preset, model size {s['size']}, train ratio {s['train_ratio']:g}, the same for every task.", "",
+    variant = ", ".join(f"{k} = {v!r}" for k, v in s.get("variant", {}).items())
+    head = (f"DreamerV3 preset, model size {s['size']}, train ratio {s['train_ratio']:g}"
+            + (f", and the variant {variant}" if variant else "") + ", the same for every task.")
+    lines = [head, "",
              "| task | env steps | seed | final eval | best eval | target | first eval at or above it | "
              "train steps/s (wall) | peak memory (MiB) |",
              "|---|---|---|---|---|---|---|---|---|"]
