@@ -238,11 +238,12 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "dreamer_diagnose": (("dreamer_diagnose",), _single("dreamer_diagnose")),
     "dreamer_profile": (("dreamer_profile",), _single("dreamer_profile")),
     "dreamer_pixels_step": (("dreamer_pixels_step",), _single("dreamer_pixels_step")),
+    "dreamer_carracing": (("dreamer_carracing",), _single("dreamer_carracing")),
 }
 
 # file in docs/images: (result files, title, what to plot) -- "eval": evaluation return against env
 # steps, "train": training-episode return against episode (moving mean over 5), "adaptation": RL²'s
-# held-out return of each episode of a trial
+# held-out return of each episode of a trial, "script": the plot() of the script named as the file
 PLOTS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "cartpole_eval.png": (("dqn_cartpole", "reinforce_cartpole", "reinforce_baseline_cartpole", "actor_critic_cartpole"),
                           "CartPole-v1: evaluation return (10 deterministic episodes)", "eval"),
@@ -255,6 +256,7 @@ PLOTS: dict[str, tuple[tuple[str, ...], str, str]] = {
                          "eval"),
     "dreamer_generality_eval.png": (("dreamer_generality",), "DreamerV3, one configuration (size XS, train ratio 256): "
                                     "evaluation return", "tasks"),
+    "dreamer_carracing.png": (("dreamer_carracing",), "DreamerV3 on CarRacing-v3 from 64 × 64 pixels", "script"),
     "halfcheetah_sac_train.png": (("sac_halfcheetah",), "SAC HalfCheetah-v5: training return", "train"),
     "rl2_bandits_adaptation.png": (("rl2_bandits",), "RL² bandits: held-out return per pull within a trial", "adaptation"),
     "rl2_navigation_adaptation.png": (("rl2_navigation",), "RL² point navigation: held-out return per episode within a trial",
@@ -296,6 +298,8 @@ def plot(image: str, path: str) -> str:
     results = [(f, _results.read(f)) for f in files]
     if kind == "tasks":  # one result file whose runs are several tasks: a panel per task
         return _task_plot(results[0][1], title, path)
+    if kind == "script":
+        return _script(files[0]).plot(results[0][1], title, path)
     envs = list(dict.fromkeys(_env(r) for _, r in results))
     fig, axes = plt.subplots(1, len(envs), figsize=(7.5 * len(envs) if len(envs) > 1 else 8, 4.3), squeeze=False)
     styles = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3))]

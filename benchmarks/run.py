@@ -50,6 +50,7 @@ FAMILIES: dict[str, tuple[str, list[str], str | None, list[str]]] = {
     "dreamer-flops": ("dreamer_flops.py", ["--repeats", "20"], None, ["dreamer_flops"]),
     "dreamer-profile": ("dreamer_profile.py", ["--steps", "3"], None, ["dreamer_profile"]),
     "dreamer-pixels-step": ("dreamer_pixels_step.py", ["--repeats", "3"], None, ["dreamer_pixels_step"]),
+    "dreamer-carracing": ("dreamer_carracing.py", [], "--seed", ["dreamer_carracing"]),
 }
 
 
