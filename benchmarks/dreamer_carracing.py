@@ -43,8 +43,7 @@ def run(steps: int, size: str, train_ratio: float, seed: int, runs: str, gif: st
     from srl_tf import checkpoint
     from srl_tf.render import save_prediction_gif
 
-    cfg = carracing_config(size, seed)
-    cfg.train_ratio = train_ratio
+    cfg = carracing_config(size, seed, train_ratio)
     cfg.memory.capacity = max(steps, cfg.memory.warmup_size)  # the whole run fits
     env = srl_tf.EnvConfig("CarRacing-v3", image_resize=(64, 64), action_repeat=2)
     runner = srl_tf.Runner(env, cfg)
