@@ -183,3 +183,38 @@ def machine_line(result: dict) -> str:
     dirty = " (uncommitted changes)" if result.get("dirty") else ""
     commit = f", commit {result['commit'][:7]}{dirty}" if result.get("commit") else ""
     return f"{result['date']}, {m['cpu']}, {m['cores']} cores, {load}{commit}"
+
+
+def save_figure(fig, title: str | None, path: str, dpi: int = 90) -> str:
+    """Titles (when ``title``), lays out, writes and closes a matplotlib figure; returns ``path``."""
+    import matplotlib.pyplot as plt
+
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
+def train_resumably(runner, directory: str, steps: int, label: str = "") -> tuple[float, int] | None:
+    """Trains ``runner`` (its history already set) to ``steps`` env steps in all, checkpointing the
+    whole run under ``<directory>/ckpt`` every 5 minutes and first continuing from the newest
+    checkpoint there. Returns (wall seconds, train steps) of this continuation, or None when it was
+    interrupted before ``steps`` (the checkpoint written on the way out holds it)."""
+    import time
+
+    from srl_tf import checkpoint
+
+    runner.set_checkpoint(os.path.join(directory, "ckpt"), is_load=False, interval=300, keep=2)
+    runner.set_progress(single_line=False, interval_limit=300)  # a line per report: runs go to log files
+    found = checkpoint.latest(os.path.join(directory, "ckpt"))
+    if found is not None:
+        runner.load_checkpoint(found)
+        print(f"{label}continuing from env step {runner.step}", flush=True)
+    t0, train0 = time.time(), runner.agent.train_count
+    if runner.step < steps:
+        runner.train(max_steps=steps - runner.step)
+    if runner.step < steps:
+        return None
+    return time.time() - t0, runner.agent.train_count - train0

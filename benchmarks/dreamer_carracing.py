@@ -24,7 +24,6 @@ import argparse
 import os
 import resource
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -40,7 +39,6 @@ def run(steps: int, size: str, train_ratio: float, seed: int, runs: str, gif: st
     from carracing_dreamer import carracing_config
 
     import srl_tf
-    from srl_tf import checkpoint
     from srl_tf.render import save_prediction_gif
 
     cfg = carracing_config(size, seed, train_ratio)
@@ -50,18 +48,10 @@ def run(steps: int, size: str, train_ratio: float, seed: int, runs: str, gif: st
     directory = os.path.join(runs, f"s{seed}")
     runner.set_history_on_file(directory, enable_eval=True, eval_episode=3, interval=max(steps // 100, 1),
                                eval_interval=max(steps // 10, 1))
-    runner.set_checkpoint(os.path.join(directory, "ckpt"), is_load=False, interval=300, keep=2)
-    runner.set_progress(single_line=False, interval_limit=300)
-    found = checkpoint.latest(os.path.join(directory, "ckpt"))
-    if found is not None:
-        runner.load_checkpoint(found)
-        print(f"continuing from env step {runner.step}", flush=True)
-    t0, train0 = time.time(), runner.agent.train_count
-    if runner.step < steps:
-        runner.train(max_steps=steps - runner.step)
-    if runner.step < steps:  # interrupted: the checkpoint holds it
+    done = _results.train_resumably(runner, directory, steps)
+    if done is None:  # interrupted: the checkpoint holds it
         return None
-    wall = time.time() - t0
+    wall, train_steps = done
     rows = runner.get_history().runs[0][1]
     save_prediction_gif(runner.agent, os.path.join(directory, "prediction.gif"), length=50, context=5)
     if gif:
@@ -71,7 +61,7 @@ def run(steps: int, size: str, train_ratio: float, seed: int, runs: str, gif: st
         "env": "CarRacing-v3", "seed": seed, "env_steps": runner.step, "train_steps": runner.agent.train_count,
         "final_eval": curve[-1][1], "best_eval": max(r for _, r in curve), "eval_curve": curve,
         "obs_loss_curve": [[int(r["step"]), round(float(r["obs_loss"]), 2)] for r in rows if r.get("obs_loss") is not None],
-        "train_steps_per_s": round((runner.agent.train_count - train0) / max(wall, 1e-9), 3),
+        "train_steps_per_s": round(train_steps / max(wall, 1e-9), 3),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -106,11 +96,7 @@ def plot(result: dict, title: str, path: str) -> str:
         ax.set_xlabel("env steps")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _results.save_figure(fig, title, path)
 
 
 def main():

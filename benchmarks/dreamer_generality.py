@@ -30,7 +30,6 @@ import os
 import resource
 import signal
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _results  # noqa: E402
@@ -93,25 +92,16 @@ def build(task: str, seed: int, size: str, train_ratio: float, scale: float = 1.
 def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: float = 1.0,
         gif_dir: str | None = None, variant: dict | None = None) -> dict | None:
     """Trains (or continues) one (task, seed); returns its figures once it reached its budget."""
-    from srl_tf import checkpoint
 
     env_id, env_kwargs, _, _ = TASKS[task]
     directory = os.path.join(runs, f"{task}_s{seed}")
     runner, steps = build(task, seed, size, train_ratio, scale, variant)
     runner.set_history_on_file(directory, enable_eval=True, eval_episode=10, interval=steps // 100,
                                eval_interval=steps // 20)
-    runner.set_checkpoint(os.path.join(directory, "ckpt"), is_load=False, interval=300, keep=2)
-    runner.set_progress(single_line=False, interval_limit=300)  # a line per report: runs go to log files
-    found = checkpoint.latest(os.path.join(directory, "ckpt"))
-    if found is not None:
-        runner.load_checkpoint(found)
-        print(f"{task} seed {seed}: continuing from env step {runner.step}", flush=True)
-    t0, train0 = time.time(), runner.agent.train_count
-    if runner.step < steps:
-        runner.train(max_steps=steps - runner.step)
-    if runner.step < steps:  # stopped early (Ctrl-C): the checkpoint holds it
+    done = _results.train_resumably(runner, directory, steps, f"{task} seed {seed}: ")
+    if done is None:  # stopped early (Ctrl-C, SIGTERM): the checkpoint holds it
         return None
-    train_s = time.time() - t0
+    train_s, train_steps = done
     curve = _results.eval_curve(runner)
     if env_kwargs.get("render_image"):  # the world model at work: real | reconstruction | open loop
         from srl_tf.render import save_prediction_gif
@@ -122,7 +112,7 @@ def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: f
     return {
         "task": task, "env": env_id, "seed": seed, "env_steps": runner.step, "final_eval": curve[-1][1],
         "best_eval": max(r for _, r in curve), "eval_curve": curve,
-        "train_steps_per_s": round((runner.agent.train_count - train0) / max(train_s, 1e-9), 2),
+        "train_steps_per_s": round(train_steps / max(train_s, 1e-9), 2),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 

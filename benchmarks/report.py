@@ -324,12 +324,7 @@ def plot(image: str, path: str) -> str:
         ax.set_title(env if len(envs) > 1 else title, fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=2)
-    if len(envs) > 1:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _results.save_figure(fig, title if len(envs) > 1 else None, path)
 
 
 def _task_plot(result: dict, title: str, path: str) -> str:
@@ -350,11 +345,7 @@ def _task_plot(result: dict, title: str, path: str) -> str:
         ax.set_ylabel("return")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _results.save_figure(fig, title, path)
 
 
 def marked_tables(docs: str = DOCS) -> list[tuple[str, str, str]]:
