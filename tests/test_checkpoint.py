@@ -395,3 +395,24 @@ def test_a_loss_turning_nan_stops_training_and_keeps_the_last_good_checkpoint(tm
     with pytest.raises(FloatingPointError, match="no checkpoint written .* holds NaN or Inf"):
         runner.save_checkpoint(str(tmp_path / "ckpt"))
 
+
+
+def test_the_benchmarks_long_run_helper_continues_where_the_last_invocation_stopped(tmp_path):
+    """benchmarks/_results.train_resumably: what the runs of hours use to survive a session ending."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+    try:
+        import _results
+    finally:
+        sys.path.pop(0)
+    run_dir = str(tmp_path / "run")
+    first = srl_tf.Runner(srl_tf.EnvConfig(ChainWalk), tiny_dqn())
+    first.set_history_on_file(run_dir, interval=20)
+    wall, train_steps = _results.train_resumably(first, run_dir, 120)
+    assert first.step == 120 and train_steps == first.agent.train_count > 0 and wall > 0
+    second = srl_tf.Runner(srl_tf.EnvConfig(ChainWalk), tiny_dqn())
+    second.set_history_on_file(run_dir, interval=20)
+    wall, train_steps = _results.train_resumably(second, run_dir, 200)  # only the 80 steps left
+    assert second.step == 200 and second.agent.train_count == first.agent.train_count + train_steps
+    assert train_steps == 80  # one per env step: the memory came back too, no second warm-up
+    steps = [r["step"] for r in srl_tf.Runner.load_histories([run_dir]).runs[0][1]]
+    assert steps == list(range(20, 201, 20))
