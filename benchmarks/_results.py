@@ -197,7 +197,7 @@ def save_figure(fig, title: str | None, path: str, dpi: int = 90) -> str:
     return path
 
 
-def train_resumably(runner, directory: str, steps: int, label: str = "") -> tuple[float, int] | None:
+def train_resumably(runner, directory: str, steps: int, label: str = "", callbacks=()) -> tuple[float, int] | None:
     """Trains ``runner`` (its history already set) to ``steps`` env steps in all, checkpointing the
     whole run under ``<directory>/ckpt`` every 5 minutes and first continuing from the newest
     checkpoint there. Returns (wall seconds, train steps) of this continuation, or None when it was
@@ -214,7 +214,7 @@ def train_resumably(runner, directory: str, steps: int, label: str = "") -> tupl
         print(f"{label}continuing from env step {runner.step}", flush=True)
     t0, train0 = time.time(), runner.agent.train_count
     if runner.step < steps:
-        runner.train(max_steps=steps - runner.step)
+        runner.train(max_steps=steps - runner.step, callbacks=list(callbacks))
     if runner.step < steps:
         return None
     return time.time() - t0, runner.agent.train_count - train0

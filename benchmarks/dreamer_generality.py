@@ -98,7 +98,11 @@ def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: f
     runner, steps = build(task, seed, size, train_ratio, scale, variant)
     runner.set_history_on_file(directory, enable_eval=True, eval_episode=10, interval=steps // 100,
                                eval_interval=steps // 20)
-    done = _results.train_resumably(runner, directory, steps, f"{task} seed {seed}: ")
+    from srl_tf.callbacks import PredictionGif
+
+    # pixel runs rewrite <runs>/<task>_s<seed>/prediction.gif at every evaluation: a look at the world model mid-run
+    watch = [PredictionGif(os.path.join(directory, "prediction.gif"))] if env_kwargs.get("render_image") else []
+    done = _results.train_resumably(runner, directory, steps, f"{task} seed {seed}: ", watch)
     if done is None:  # stopped early (Ctrl-C, SIGTERM): the checkpoint holds it
         return None
     train_s, train_steps = done

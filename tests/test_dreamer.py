@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from contract import act
+from PIL import Image
 
 import srl_tf
 from srl_tf import ConfigError, EnvConfig, Runner
@@ -261,6 +262,30 @@ def test_prediction_gif_needs_images():
     runner.train(max_steps=31, progress=False)
     with pytest.raises(ValueError, match="image observations"):
         save_prediction_gif(runner.agent, "x.gif")
+
+
+def test_prediction_gif_callback_rewrites_the_gif_at_every_evaluation(tmp_path, monkeypatch):
+    from srl_tf import render
+    from srl_tf.callbacks import PredictionGif
+
+    written = []
+    real_save = render.save_prediction_gif
+
+    def save(agent, path, **kwargs):
+        written.append(runner.step)
+        return real_save(agent, path, **kwargs)
+
+    monkeypatch.setattr(render, "save_prediction_gif", save)
+    runner = Runner(_env(True, True, "v3"), tiny())
+    runner.set_history_on_file(str(tmp_path / "run"), enable_eval=True, eval_episode=1, interval=5, eval_interval=15)
+    path = str(tmp_path / "prediction.gif")
+    runner.train(max_steps=45, progress=False, callbacks=[PredictionGif(path, length=12, context=4)])
+    assert written == [15, 30, 45]  # at each evaluation
+    with Image.open(path) as gif:
+        assert gif.n_frames == 12  # the newest 12 stored steps: 4 of context, 8 predicted
+    vector = Runner(_env(True, False, "v3"), tiny())
+    with pytest.raises(ConfigError, match="PredictionGif needs a Dreamer agent with image observations"):
+        vector.train(max_steps=5, progress=False, callbacks=[PredictionGif(path)])
 
 
 # ------------------------------------------------------------------------------------------
