@@ -233,6 +233,7 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "sac_profile": (("sac_profile",), _single("sac_profile")),
     "dreamer_flops": (("dreamer_flops",), _single("dreamer_flops")),
     "dreamer_generality": (("dreamer_generality",), _single("dreamer_generality")),
+    "dreamer_generality_cont_mode": (("dreamer_generality_imagination_cont-mode",), _single("dreamer_generality")),
     "dreamer_generality_progress": (("dreamer_generality_progress",),
                                     lambda results: _script("dreamer_generality").progress_table(results[0])),
     "dreamer_diagnose": (("dreamer_diagnose",), _single("dreamer_diagnose")),
