@@ -1,11 +1,12 @@
 """What a generality run's agent does and what its world model and critic believe, read from the
 run's checkpoint: why a policy that reached its target lost it, or why one never reached it.
 
-    python benchmarks/dreamer_diagnose.py --task cartpole --seed 0 [--checkpoint PATH]
+    python benchmarks/dreamer_diagnose.py --task cartpole --seed 0 [--checkpoint PATH] [--set FIELD=VALUE ...]
     python benchmarks/report.py dreamer_diagnose        # the docs table, from the result file
 
 For the (task, seed) of ``benchmarks/dreamer_generality.py`` (same configuration, same run
-directory) and its newest checkpoint, or ``--checkpoint``:
+directory) and its newest checkpoint, or ``--checkpoint``; with ``--set``, of the diagnostic variant
+that ``dreamer_generality.py --set`` ran (its configuration and runs directory):
 
 - **episodes**: ``--episodes`` deterministic episodes (env seeds 100, 101, ...) with the
   checkpoint's weights: their length and return and, for CartPole-v1, why each ended (the cart left
@@ -133,24 +134,33 @@ def main():
     p.add_argument("--checkpoint", help="a checkpoint of the run (default: its newest)")
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--out", default=_results.path("dreamer_diagnose"))
+    p.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE", dest="variant",
+                   help="the diagnostic variant of dreamer_generality.py --set")
     args = p.parse_args()
+    variant = dreamer_generality.parse_variant(args.variant)
+    if variant:
+        args.runs = args.runs.rstrip("/") + "_" + dreamer_generality.variant_name(variant)
     if args.episodes < 1:
         p.error(f"--episodes={args.episodes}: give at least 1")
     from srl_tf import checkpoint
 
     generality = _results.read("dreamer_generality")["settings"]
     runner, _ = dreamer_generality.build(args.task, args.seed, generality["size"], generality["train_ratio"],
-                                         generality["scale"])
+                                         generality["scale"], variant)
     path = args.checkpoint or checkpoint.latest(os.path.join(args.runs, f"{args.task}_s{args.seed}", "ckpt"))
     if path is None:
         p.error(f"no checkpoint of {args.task} seed {args.seed} under {args.runs}; run dreamer_generality.py first")
     runner.load_checkpoint(path)
     before = _results.machine()
     row = {"task": args.task, "seed": args.seed, "env_step": runner.step, "gamma": runner.rl_config.discount,
+           **({"variant": variant} if variant else {}),
            **play(runner, args.episodes), "continue_head": continue_head(runner.agent)}
     done = _results.read(args.out)["runs"] if os.path.exists(args.out) else []
-    done = [d for d in done if (d["task"], d["seed"], d["env_step"]) != (row["task"], row["seed"], row["env_step"])]
-    result = _results.record(sorted(done + [row], key=lambda d: (d["task"], d["seed"], d["env_step"])),
+    def key(d):
+        return d["task"], d["seed"], dreamer_generality.variant_name(d.get("variant", {})), d["env_step"]
+
+    done = [d for d in done if key(d) != key(row)]
+    result = _results.record(sorted(done + [row], key=key),
                              machine_before=before, settings=generality)
     _results.write(args.out, result)
     print(table(result))
@@ -174,7 +184,8 @@ def table(result: dict) -> str:
             f"({ch['terminal_steps']} steps)")
         before = "-" if ch is None else f"{ch['sampled'][f'{BEFORE}_before_mean']:.2f}"
         corr = "-" if r["value_return_corr"] is None else f"{r['value_return_corr']:.2f}"
-        lines.append(f"| {r['task']} | {r['seed']} | {r['env_step']:,} | {np.mean([e['length'] for e in eps]):.1f}, "
+        task = r["task"] + "".join(f", {k} = {v!r}" for k, v in r.get("variant", {}).items())
+        lines.append(f"| {task} | {r['seed']} | {r['env_step']:,} | {np.mean([e['length'] for e in eps]):.1f}, "
                      f"{np.mean([e['return'] for e in eps]):.1f} | {how} | "
                      f"{np.mean([e['value_start'] for e in eps]):.1f} / {np.mean([e['discounted_return_start'] for e in eps]):.1f} | "
                      f"{corr} | {cont} | {before} |")
