@@ -17,7 +17,8 @@ whole run every few minutes and continues from there when the command is given a
 
 Evaluation: 10 deterministic episodes every 5 % of the run and at the end. Each finished (task, seed)
 is written into ``benchmarks/results/dreamer_generality.json`` as it lands (evaluation curve, final
-evaluation, train steps per second, peak memory of the process), with the settings; unfinished
+evaluation, training curve with the critic's imagined values, train steps per second, peak memory
+of the process), with the settings; unfinished
 runs continue from ``<runs>/<task>_s<seed>/ckpt`` and their history in ``<runs>/<task>_s<seed>``.
 """
 
@@ -107,6 +108,7 @@ def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: f
         return None
     train_s, train_steps = done
     curve = _results.eval_curve(runner)
+    history = runner.get_history().runs[0][1]
     if env_kwargs.get("render_image"):  # the world model at work: real | reconstruction | open loop
         from srl_tf.render import save_prediction_gif
 
@@ -115,10 +117,52 @@ def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: f
             save_prediction_gif(runner.agent, os.path.join(gif_dir, f"dreamer_generality_{task}_s{seed}.gif"))
     return {
         "task": task, "env": env_id, "seed": seed, "env_steps": runner.step, "final_eval": curve[-1][1],
-        "best_eval": max(r for _, r in curve), "eval_curve": curve,
+        "best_eval": max(r for _, r in curve), "eval_curve": curve, "train_curve": train_curve(history),
         "train_steps_per_s": round(train_steps / max(train_s, 1e-9), 2),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+
+
+TRAIN_CURVE = {"episode_return": "reward0", "imag_value": "imag_value", "imag_return": "imag_return"}
+
+
+def train_curve(history: list[dict]) -> dict:
+    """Per history row: env step, the mean return of the training episodes that ended in it, and the
+    critic's mean value and mean λ-return over the imagined states of the last train step (None
+    where the row has none), rounded to keep the file small."""
+    def num(x):
+        return None if x is None else round(float(x), 2)
+
+    rows = [r for r in history if r.get("step") is not None]
+    out = {"step": [int(r["step"]) for r in rows]}
+    out.update({name: [num(r.get(key)) for r in rows] for name, key in TRAIN_CURVE.items()})
+    return out
+
+
+def plot(result: dict, title: str, path: str) -> str:
+    """What the critic believes against what the episodes give: a panel per task, with each seed's
+    training-episode returns and the critic's mean value of the imagined states (rows without a
+    ``train_curve`` are left out)."""
+    import matplotlib.pyplot as plt
+
+    runs = [r for r in result["runs"] if r.get("train_curve")]
+    tasks = list(dict.fromkeys(r["task"] for r in runs))
+    fig, axes = plt.subplots(1, max(len(tasks), 1), figsize=(max(4.2 * len(tasks) + 1, 7.0), 3.8), squeeze=False)
+    styles = ["-", "--", ":", "-."]
+    for ax, task in zip(axes[0], tasks):
+        for r in (r for r in runs if r["task"] == task):
+            c, ls = r["train_curve"], styles[r["seed"] % len(styles)]
+            for key, colour, label in (("episode_return", "tab:orange", "training episodes' return"),
+                                       ("imag_value", "tab:blue", "critic's mean value, imagined states")):
+                xy = [(x, y) for x, y in zip(c["step"], c[key]) if y is not None]
+                if xy:
+                    ax.plot(*zip(*xy), ls=ls, color=colour, lw=1.2, label=f"{label}, seed {r['seed']}")
+        ax.set_title(f"{task} ({next(r['env'] for r in runs if r['task'] == task)})", fontsize=9)
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("return / value")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    return _results.save_figure(fig, title, path)
 
 
 def _stop_on_sigterm() -> None:

@@ -257,6 +257,8 @@ PLOTS: dict[str, tuple[tuple[str, ...], str, str]] = {
                          "eval"),
     "dreamer_generality_eval.png": (("dreamer_generality",), "DreamerV3, one configuration (size XS, train ratio 256): "
                                     "evaluation return", "tasks"),
+    "dreamer_generality_value.png": (("dreamer_generality",), "DreamerV3, one configuration: the critic's value "
+                                     "against the training episodes' return", "script"),
     "dreamer_carracing.png": (("dreamer_carracing",), "DreamerV3 on CarRacing-v3 from 64 × 64 pixels", "script"),
     "halfcheetah_sac_train.png": (("sac_halfcheetah",), "SAC HalfCheetah-v5: training return", "train"),
     "rl2_bandits_adaptation.png": (("rl2_bandits",), "RL² bandits: held-out return per pull within a trial", "adaptation"),
