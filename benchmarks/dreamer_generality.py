@@ -139,30 +139,53 @@ def train_curve(history: list[dict]) -> dict:
     return out
 
 
+def _task_figure(runs: list[dict], title: str, path: str, ylabel: str, draw) -> str:
+    """A panel per task of ``runs``; ``draw(ax, task, runs_of_task)`` fills each."""
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(r["task"] for r in runs))
+    fig, axes = plt.subplots(1, max(len(tasks), 1), figsize=(max(4.2 * len(tasks) + 1, 7.0), 3.8), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        of_task = [r for r in runs if r["task"] == task]
+        draw(ax, task, of_task)
+        ax.set_title(f"{task} ({of_task[0]['env']})", fontsize=9)
+        ax.set_xlabel("env steps")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    return _results.save_figure(fig, title, path)
+
+
+_SEED_STYLES = ["-", "--", ":", "-."]
+
+
+def plot_eval(result: dict, title: str, path: str) -> str:
+    """Evaluation return against env steps, a panel per task, a line style per seed."""
+    def draw(ax, task, runs):
+        for r in runs:
+            ax.plot(*zip(*r["eval_curve"]), ls=_SEED_STYLES[r["seed"] % 4], color="tab:blue", lw=1.3,
+                    label=f"seed {r['seed']}")
+        target = TASKS[task][3]
+        ax.axhline(target, color="grey", ls=(0, (2, 2)), lw=0.9, label=f"target {target:g}")
+
+    return _task_figure(result["runs"], title, path, "return", draw)
+
+
 def plot(result: dict, title: str, path: str) -> str:
     """What the critic believes against what the episodes give: a panel per task, with each seed's
     training-episode returns and the critic's mean value of the imagined states (rows without a
     ``train_curve`` are left out)."""
-    import matplotlib.pyplot as plt
-
-    runs = [r for r in result["runs"] if r.get("train_curve")]
-    tasks = list(dict.fromkeys(r["task"] for r in runs))
-    fig, axes = plt.subplots(1, max(len(tasks), 1), figsize=(max(4.2 * len(tasks) + 1, 7.0), 3.8), squeeze=False)
-    styles = ["-", "--", ":", "-."]
-    for ax, task in zip(axes[0], tasks):
-        for r in (r for r in runs if r["task"] == task):
-            c, ls = r["train_curve"], styles[r["seed"] % len(styles)]
+    def draw(ax, task, runs):
+        for r in runs:
+            c = r["train_curve"]
             for key, colour, label in (("episode_return", "tab:orange", "training episodes' return"),
                                        ("imag_value", "tab:blue", "critic's mean value, imagined states")):
                 xy = [(x, y) for x, y in zip(c["step"], c[key]) if y is not None]
                 if xy:
-                    ax.plot(*zip(*xy), ls=ls, color=colour, lw=1.2, label=f"{label}, seed {r['seed']}")
-        ax.set_title(f"{task} ({next(r['env'] for r in runs if r['task'] == task)})", fontsize=9)
-        ax.set_xlabel("env steps")
-        ax.set_ylabel("return / value")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
-    return _results.save_figure(fig, title, path)
+                    ax.plot(*zip(*xy), ls=_SEED_STYLES[r["seed"] % 4], color=colour, lw=1.2,
+                            label=f"{label}, seed {r['seed']}")
+
+    return _task_figure([r for r in result["runs"] if r.get("train_curve")], title, path, "return / value", draw)
 
 
 def _stop_on_sigterm() -> None:

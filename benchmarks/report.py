@@ -300,7 +300,7 @@ def plot(image: str, path: str) -> str:
     files, title, kind = PLOTS[image]
     results = [(f, _results.read(f)) for f in files]
     if kind == "tasks":  # one result file whose runs are several tasks: a panel per task
-        return _task_plot(results[0][1], title, path)
+        return _script(files[0]).plot_eval(results[0][1], title, path)
     if kind == "script":
         return _script(files[0]).plot(results[0][1], title, path)
     envs = list(dict.fromkeys(_env(r) for _, r in results))
@@ -328,27 +328,6 @@ def plot(image: str, path: str) -> str:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=2)
     return _results.save_figure(fig, title if len(envs) > 1 else None, path)
-
-
-def _task_plot(result: dict, title: str, path: str) -> str:
-    """Evaluation return against env steps, a panel per task, a line style per seed."""
-    import matplotlib.pyplot as plt
-
-    tasks = list(dict.fromkeys(r["task"] for r in result["runs"]))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(max(4.2 * len(tasks) + 1, 7.0), 3.8), squeeze=False)
-    styles = ["-", "--", ":", "-."]
-    for ax, task in zip(axes[0], tasks):
-        for run in (r for r in result["runs"] if r["task"] == task):
-            x, y = zip(*run["eval_curve"])
-            ax.plot(x, y, ls=styles[run["seed"] % len(styles)], color="tab:blue", lw=1.3, label=f"seed {run['seed']}")
-        target = _script("dreamer_generality").TASKS[task][3]
-        ax.axhline(target, color="grey", ls=(0, (2, 2)), lw=0.9, label=f"target {target:g}")
-        ax.set_title(f"{task} ({next(r['env'] for r in result['runs'] if r['task'] == task)})", fontsize=9)
-        ax.set_xlabel("env steps")
-        ax.set_ylabel("return")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    return _results.save_figure(fig, title, path)
 
 
 def marked_tables(docs: str = DOCS) -> list[tuple[str, str, str]]:
