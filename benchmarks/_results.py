@@ -185,13 +185,14 @@ def machine_line(result: dict) -> str:
     return f"{result['date']}, {m['cpu']}, {m['cores']} cores, {load}{commit}"
 
 
-def save_figure(fig, title: str | None, path: str, dpi: int = 90) -> str:
-    """Titles (when ``title``), lays out, writes and closes a matplotlib figure; returns ``path``."""
+def save_figure(fig, title: str | None, path: str, dpi: int = 90, bottom: float = 0.0) -> str:
+    """Titles (when ``title``), lays out (leaving the fraction ``bottom`` of the height free, e.g. for
+    a figure legend), writes and closes a matplotlib figure; returns ``path``."""
     import matplotlib.pyplot as plt
 
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path

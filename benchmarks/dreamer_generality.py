@@ -139,8 +139,9 @@ def train_curve(history: list[dict]) -> dict:
     return out
 
 
-def _task_figure(runs: list[dict], title: str, path: str, ylabel: str, draw) -> str:
-    """A panel per task of ``runs``; ``draw(ax, task, runs_of_task)`` fills each."""
+def _task_figure(runs: list[dict], title: str, path: str, ylabel: str, draw, legend: list | None = None) -> str:
+    """A panel per task of ``runs``; ``draw(ax, task, runs_of_task)`` fills each. ``legend``: the
+    handles of one legend below the panels, instead of a legend in each."""
     import matplotlib.pyplot as plt
 
     tasks = list(dict.fromkeys(r["task"] for r in runs))
@@ -152,8 +153,11 @@ def _task_figure(runs: list[dict], title: str, path: str, ylabel: str, draw) -> 
         ax.set_xlabel("env steps")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
-    return _results.save_figure(fig, title, path)
+        if legend is None:
+            ax.legend(fontsize=6)
+    if legend:
+        fig.legend(handles=legend, loc="lower center", ncol=len(legend), fontsize=7, frameon=False)
+    return _results.save_figure(fig, title, path, bottom=0.07 if legend else 0.0)
 
 
 _SEED_STYLES = ["-", "--", ":", "-."]
@@ -175,17 +179,24 @@ def plot(result: dict, title: str, path: str) -> str:
     """What the critic believes against what the episodes give: a panel per task, with each seed's
     training-episode returns and the critic's mean value of the imagined states (rows without a
     ``train_curve`` are left out)."""
+    from matplotlib.lines import Line2D
+
+    lines = (("episode_return", "tab:orange", "training episodes' return"),
+             ("imag_value", "tab:blue", "critic's mean value of the imagined states"))
+
     def draw(ax, task, runs):
         for r in runs:
             c = r["train_curve"]
-            for key, colour, label in (("episode_return", "tab:orange", "training episodes' return"),
-                                       ("imag_value", "tab:blue", "critic's mean value, imagined states")):
+            for key, colour, _ in lines:
                 xy = [(x, y) for x, y in zip(c["step"], c[key]) if y is not None]
                 if xy:
-                    ax.plot(*zip(*xy), ls=_SEED_STYLES[r["seed"] % 4], color=colour, lw=1.2,
-                            label=f"{label}, seed {r['seed']}")
+                    ax.plot(*zip(*xy), ls=_SEED_STYLES[r["seed"] % 4], color=colour, lw=1.1)
 
-    return _task_figure([r for r in result["runs"] if r.get("train_curve")], title, path, "return / value", draw)
+    runs = [r for r in result["runs"] if r.get("train_curve")]
+    seeds = sorted({r["seed"] for r in runs})
+    legend = ([Line2D([], [], color=colour, label=label) for _, colour, label in lines]
+              + [Line2D([], [], color="black", ls=_SEED_STYLES[s % 4], label=f"seed {s}") for s in seeds])
+    return _task_figure(runs, title, path, "return / value", draw, legend)
 
 
 def _stop_on_sigterm() -> None:
@@ -324,7 +335,8 @@ def table(result: dict) -> str:
     lines.append(f"\nTrain steps/s: train steps over the wall time of the run's last continuation, which includes acting, "
                  f"evaluation, time paused and time the cores were shared, so it is not a speed figure (the step's own "
                  f"time is in the `dreamer_flops` table). Peak memory: the process's peak resident set. "
-                 f"`{result['command']}`, {_results.machine_line(result)}.")
+                 f"Last written by `{result['command']}`, {_results.machine_line(result)}; rows that landed "
+                 f"earlier ran at the commits the text below gives.")
     return "\n".join(lines)
 
 
