@@ -91,8 +91,10 @@ def build(task: str, seed: int, size: str, train_ratio: float, scale: float = 1.
 
 
 def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: float = 1.0,
-        gif_dir: str | None = None, variant: dict | None = None) -> dict | None:
-    """Trains (or continues) one (task, seed); returns its figures once it reached its budget."""
+        gif_dir: str | None = None, variant: dict | None = None, stop_at: int | None = None) -> dict | None:
+    """Trains (or continues) one (task, seed); returns its figures once it reached its budget, or
+    ``stop_at`` env steps where that is short of the budget (the run's schedule stays the full one's:
+    it is the full run, stopped early, and the same command with a later stop continues it)."""
 
     env_id, env_kwargs, _, _ = TASKS[task]
     directory = os.path.join(runs, f"{task}_s{seed}")
@@ -103,7 +105,8 @@ def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: f
 
     # pixel runs rewrite <runs>/<task>_s<seed>/prediction.gif at every evaluation: a look at the world model mid-run
     watch = [PredictionGif(os.path.join(directory, "prediction.gif"))] if env_kwargs.get("render_image") else []
-    done = _results.train_resumably(runner, directory, steps, f"{task} seed {seed}: ", watch)
+    until = min(steps, stop_at) if stop_at else steps
+    done = _results.train_resumably(runner, directory, until, f"{task} seed {seed}: ", watch)
     if done is None:  # stopped early (Ctrl-C, SIGTERM): the checkpoint holds it
         return None
     train_s, train_steps = done
@@ -116,7 +119,7 @@ def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: f
         if gif_dir and scale == 1.0 and not variant:  # quick checks and variants leave the docs alone
             save_prediction_gif(runner.agent, os.path.join(gif_dir, f"dreamer_generality_{task}_s{seed}.gif"))
     return {
-        "task": task, "env": env_id, "seed": seed, "env_steps": runner.step, "final_eval": curve[-1][1],
+        "task": task, "env": env_id, "seed": seed, "env_steps": runner.step, "budget": steps, "final_eval": curve[-1][1],
         "best_eval": max(r for _, r in curve), "eval_curve": curve, "train_curve": train_curve(history),
         "train_steps_per_s": round(train_steps / max(train_s, 1e-9), 2),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -223,6 +226,10 @@ def main():
     p.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE", dest="variant",
                    help="a diagnostic variant beside the fixed configuration: Config fields set after the preset; "
                         "its rows go to a result file and runs directory of its own")
+    p.add_argument("--stop-at", type=int, metavar="ENV_STEPS",
+                   help="stop each run at this many env steps where its budget is longer, and land its row "
+                        "marked as stopped there (evaluation schedule and memory stay the full run's); the "
+                        "command with a later stop, or without one, continues it from its checkpoint")
     p.add_argument("--progress", action="store_true",
                    help="write the evaluations so far of the unfinished runs (from their histories) to "
                         "benchmarks/results/dreamer_generality[_<variant>]_progress.json and print them; "
@@ -230,6 +237,8 @@ def main():
     p.add_argument("--gif-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "images"),
                    help="where each pixel run's prediction GIF (real | reconstruction | open loop) is also written")
     args = p.parse_args()
+    if args.stop_at is not None and args.stop_at <= 0:
+        p.error(f"--stop-at: env steps must be > 0, got {args.stop_at}")
     variant = parse_variant(args.variant)
     settings = {"size": args.size, "train_ratio": args.train_ratio, "preset": "set_dreamer_v3", "scale": args.scale}
     name = "dreamer_generality"
@@ -246,9 +255,12 @@ def main():
     before = _results.machine()
     for seed in args.seeds:  # one seed of every task first: the table covers every domain early
         for task in args.tasks:
-            if any(r["task"] == task and r["seed"] == seed for r in _finished(args.out, settings)):
+            until = int(TASKS[task][2] * args.scale)
+            until = min(until, args.stop_at) if args.stop_at else until
+            if landed(_finished(args.out, settings), task, seed, until):
                 continue
-            row = run(task, seed, args.size, args.train_ratio, args.runs, args.scale, args.gif_dir, variant)
+            row = run(task, seed, args.size, args.train_ratio, args.runs, args.scale, args.gif_dir, variant,
+                      args.stop_at)
             if row is None:
                 return
             print(f"{task} seed {seed}: final {row['final_eval']}, best {row['best_eval']}", flush=True)
@@ -265,7 +277,7 @@ def progress(runs: str, tasks: list[str], seeds: list[int], finished: list[dict]
     for seed in seeds:
         for task in tasks:
             directory = os.path.join(runs, f"{task}_s{seed}")
-            if any(r["task"] == task and r["seed"] == seed for r in finished) or not os.path.isdir(directory):
+            if landed(finished, task, seed) or not os.path.isdir(directory):
                 continue
             history = srl_tf.Runner.load_histories(directory).runs[0][1]
             curve = [[int(r["step"]), round(float(r["eval_reward0"]), 1)] for r in history
@@ -291,6 +303,15 @@ def progress_table(result: dict) -> str:
     lines.append(f"\nRuns started and not finished, from their histories; they continue with the same command. "
                  f"`{result['command']}`, {_results.machine_line(result)}.")
     return "\n".join(lines)
+
+
+def landed(rows: list[dict], task: str, seed: int, until: int | None = None) -> bool:
+    """Whether ``rows`` hold (task, seed) run to ``until`` env steps (default: its whole budget); a
+    row stopped short of that (``--stop-at``) is a run still to continue."""
+    for r in rows:
+        if r["task"] == task and r["seed"] == seed:
+            return r["env_steps"] >= (r.get("budget", r["env_steps"]) if until is None else until)
+    return False
 
 
 def _finished(out: str, settings: dict) -> list[dict]:
@@ -329,12 +350,16 @@ def table(result: dict) -> str:
             verdict = "reached, **not held** at the end"
         else:
             verdict = "**missed**"
-        lines.append(f"| {r['task']} | {r['env_steps']:,} | {r['seed']} | {r['final_eval']:.1f} | {r['best_eval']:.1f} | "
+        budget = r.get("budget", r["env_steps"])
+        steps = f"{r['env_steps']:,}" if r["env_steps"] >= budget else f"{r['env_steps']:,} of {budget:,} (**stopped**)"
+        lines.append(f"| {r['task']} | {steps} | {r['seed']} | {r['final_eval']:.1f} | {r['best_eval']:.1f} | "
                      f"≥ {target:g}: {verdict} | {'-' if first is None else f'{first:,}'} | {r['train_steps_per_s']} | "
                      f"{r['peak_rss_mib']:,} |")
+    stopped = ("Stopped: the run was ended at that many env steps, short of its budget (`--stop-at`); its verdict "
+               "is on the steps it ran. " if any(r["env_steps"] < r.get("budget", 0) for r in result["runs"]) else "")
     lines.append(f"\nTrain steps/s: train steps over the wall time of the run's last continuation, which includes acting, "
                  f"evaluation, time paused and time the cores were shared, so it is not a speed figure (the step's own "
-                 f"time is in the `dreamer_flops` table). Peak memory: the process's peak resident set. "
+                 f"time is in the `dreamer_flops` table). {stopped}Peak memory: the process's peak resident set. "
                  f"Last written by `{result['command']}`, {_results.machine_line(result)}; rows that landed "
                  f"earlier ran at the commits the text below gives.")
     return "\n".join(lines)

@@ -44,3 +44,36 @@ def test_every_table_marker_is_closed():
 def test_docs_table_is_made_from_the_result_files(page, name, body):
     assert name in report.TABLES, f"{page} marks a table {name!r} that benchmarks/report.py does not make"
     assert body == report.table(name)
+
+
+def _generality():
+    spec = importlib.util.spec_from_file_location(
+        "dreamer_generality", os.path.join(ROOT, "benchmarks", "dreamer_generality.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_run_stopped_short_of_its_budget_is_marked_and_continues():
+    g = _generality()
+    row = {"task": "pixels", "env": "Pendulum-v1", "seed": 0, "env_steps": 7_500, "budget": 50_000,
+           "final_eval": -250.0, "best_eval": -250.0, "eval_curve": [[5_000, -900.0], [7_500, -250.0]],
+           "train_steps_per_s": 0.2, "peak_rss_mib": 5_000.0}
+    full = dict(row, task="acrobot", env="Acrobot-v1", env_steps=20_000, budget=20_000, final_eval=-90.0)
+    old = dict(full, task="pendulum", env="Pendulum-v1")  # a row written before rows had a budget
+    del old["budget"]
+    rows = [row, full, old]
+    # a run stopped at 7,500 is landed for that stop, not for a later one nor for its whole budget
+    assert g.landed(rows, "pixels", 0, until=7_500)
+    assert not g.landed(rows, "pixels", 0, until=10_000)
+    assert not g.landed(rows, "pixels", 0)
+    assert g.landed(rows, "acrobot", 0) and g.landed(rows, "pendulum", 0)
+    assert not g.landed(rows, "pixels", 1)
+    meta = {"settings": {"size": "XS", "train_ratio": 256.0}, "command": "c", "date": "d", "commit": "0" * 40,
+            "dirty": False, "machine": {"cpu": "x", "cores": 2, "load_before": [0, 0, 0], "load_after": [0, 0, 0]}}
+    text = g.table({**meta, "runs": rows})
+    lines = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| ")}
+    assert "7,500 of 50,000 (**stopped**)" in lines["| pixels"]
+    assert "stopped" not in lines["| acrobot"] and "stopped" not in lines["| pendulum"]
+    assert "Stopped: the run was ended" in text
+    assert "Stopped:" not in g.table({**meta, "runs": [full]})
