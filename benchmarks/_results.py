@@ -79,6 +79,11 @@ _COMMIT_AT_START = _git("rev-parse", "HEAD")
 _DIRTY_AT_START = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"))
 
 
+def commit_at_start() -> str:
+    """The commit the running benchmark started from, short, with "+" where files had uncommitted changes."""
+    return _COMMIT_AT_START[:7] + ("+" if _DIRTY_AT_START else "")
+
+
 def command_line(argv: list[str] | None = None) -> str:
     argv = sys.argv if argv is None else argv
     script = os.path.relpath(os.path.abspath(argv[0]), ROOT) if argv else ""

@@ -123,6 +123,8 @@ def run(task: str, seed: int, size: str, train_ratio: float, runs: str, scale: f
         "best_eval": max(r for _, r in curve), "eval_curve": curve, "train_curve": train_curve(history),
         "train_steps_per_s": round(train_steps / max(train_s, 1e-9), 2),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        # where this row's last piece ran: runs land across sessions, machines and commits
+        "ran_at": {"commit": _results.commit_at_start(), "cpu": _results.machine()["cpu"]},
     }
 
 
