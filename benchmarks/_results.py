@@ -14,11 +14,13 @@ each run, not their checkpoints. ``report.py`` makes every docs table and plot f
 from __future__ import annotations
 
 import datetime
+import fcntl
 import importlib.metadata
 import json
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 
@@ -224,3 +226,42 @@ def train_resumably(runner, directory: str, steps: int, label: str = "", callbac
     if runner.step < steps:
         return None
     return time.time() - t0, runner.agent.train_count - train0
+
+
+def stop_on_sigterm() -> None:
+    """A benchmark killed with SIGTERM (a session or a job ending) stops as on Ctrl-C: the Runner writes a
+    checkpoint of where it is, and the next invocation continues from there (:func:`train_resumably`)."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def rows_with_settings(name: str, settings: dict) -> list[dict]:
+    """The runs already in result file ``name``, if it was written with the same settings (else none)."""
+    if not os.path.exists(path(name)):
+        return []
+    old = read(name)
+    return old["runs"] if old["settings"] == settings else []
+
+
+def add_row(name: str, row: dict, key: tuple[str, ...], settings: dict, machine_before: dict, lock_dir: str) -> None:
+    """Writes a run that has landed into result file ``name`` beside the rows already there with the
+    same settings, replacing the one with the same ``key`` fields (e.g. ("task", "seed")). The file is
+    re-read under a lock in ``lock_dir``, so that invocations running other seeds or tasks side by
+    side keep each other's rows."""
+    os.makedirs(lock_dir, exist_ok=True)
+    with open(os.path.join(lock_dir, ".result.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = [r for r in rows_with_settings(name, settings) if any(r.get(k) != row[k] for k in key)]
+        write(name, record(rows + [row], machine_before=machine_before, settings=settings))
+
+
+def verdict(final: float, curve: list, target: float) -> tuple[str, int | None]:
+    """A learning run against a "return >= target within its budget" target: the verdict in words
+    and the first env step whose evaluation reached the target (None if none did)."""
+    first = next((step for step, ret in curve if ret >= target), None)
+    if final >= target:
+        return "**met**", first
+    return ("reached, **not held** at the end" if first is not None else "**missed**"), first

@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import argparse
 import ast
-import fcntl
 import os
 import resource
-import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -204,18 +202,8 @@ def plot(result: dict, title: str, path: str) -> str:
     return _task_figure(runs, title, path, "return / value", draw, legend)
 
 
-def _stop_on_sigterm() -> None:
-    """A run killed with SIGTERM (a session or a job ending) stops as on Ctrl-C: the Runner writes a
-    checkpoint of where it is, and the next invocation continues from there."""
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-
-
 def main():
-    _stop_on_sigterm()
+    _results.stop_on_sigterm()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -250,7 +238,7 @@ def main():
         args.runs = args.runs.rstrip("/") + "_" + variant_name(variant)
     args.out = args.out or _results.path(name)
     if args.progress:
-        result = progress(args.runs, args.tasks, args.seeds, _finished(args.out, settings), settings)
+        result = progress(args.runs, args.tasks, args.seeds, _results.rows_with_settings(args.out, settings), settings)
         _results.write(name + "_progress", result)
         print(progress_table(result))
         return
@@ -259,14 +247,14 @@ def main():
         for task in args.tasks:
             until = int(TASKS[task][2] * args.scale)
             until = min(until, args.stop_at) if args.stop_at else until
-            if landed(_finished(args.out, settings), task, seed, until):
+            if landed(_results.rows_with_settings(args.out, settings), task, seed, until):
                 continue
             row = run(task, seed, args.size, args.train_ratio, args.runs, args.scale, args.gif_dir, variant,
                       args.stop_at)
             if row is None:
                 return
             print(f"{task} seed {seed}: final {row['final_eval']}, best {row['best_eval']}", flush=True)
-            _add_row(args.out, args.runs, row, settings, before)
+            _results.add_row(args.out, row, ("task", "seed"), settings, before, args.runs)
     if os.path.exists(args.out):
         print(table(_results.read(args.out)))
 
@@ -316,24 +304,6 @@ def landed(rows: list[dict], task: str, seed: int, until: int | None = None) -> 
     return False
 
 
-def _finished(out: str, settings: dict) -> list[dict]:
-    """The rows already in the result file, if it was made with the same settings."""
-    if not os.path.exists(out):
-        return []
-    old = _results.read(out)
-    return old["runs"] if old["settings"] == settings else []
-
-
-def _add_row(out: str, runs: str, row: dict, settings: dict, before: dict) -> None:
-    """Adds a finished run to the result file, re-reading it under a lock so that invocations
-    running other tasks side by side (e.g. one per core) keep each other's rows."""
-    os.makedirs(runs, exist_ok=True)
-    with open(os.path.join(runs, ".result.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        rows = [r for r in _finished(out, settings) if (r["task"], r["seed"]) != (row["task"], row["seed"])]
-        _results.write(out, _results.record(rows + [row], machine_before=before, settings=settings))
-
-
 def table(result: dict) -> str:
     s = result["settings"]
     variant = ", ".join(f"{k} = {v!r}" for k, v in s.get("variant", {}).items())
@@ -345,13 +315,7 @@ def table(result: dict) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(result["runs"], key=lambda r: (list(TASKS).index(r["task"]), r["seed"])):
         target = TASKS[r["task"]][3]
-        first = next((step for step, ret in r["eval_curve"] if ret >= target), None)
-        if r["final_eval"] >= target:
-            verdict = "**met**"
-        elif first is not None:
-            verdict = "reached, **not held** at the end"
-        else:
-            verdict = "**missed**"
+        verdict, first = _results.verdict(r["final_eval"], r["eval_curve"], target)
         budget = r.get("budget", r["env_steps"])
         steps = f"{r['env_steps']:,}" if r["env_steps"] >= budget else f"{r['env_steps']:,} of {budget:,} (**stopped**)"
         lines.append(f"| {r['task']} | {steps} | {r['seed']} | {r['final_eval']:.1f} | {r['best_eval']:.1f} | "

@@ -23,10 +23,13 @@ which is like for like with the first srl_tf figure. ``--sizes`` picks the confi
 critic (128, 128), MLP encoder (64, 64)). Every case runs in a process of its own, the frameworks
 take turns over ``--rounds``, each process times ``--repeats`` windows of 60 train steps, and the
 median of all windows counts.
-Each run writes its history under runs/bench_dreamer/<preset>_s<seed> and prints a markdown row.
-Results: a learning invocation writes benchmarks/results/dreamer_<preset>_pendulum.json (or the file
-``--result`` names, for variants with other learning rates or ``--set``), with each seed's
-evaluation curve; ``--speed`` writes benchmarks/results/dreamer_speed.json.
+Each run writes its history under runs/bench_dreamer/<preset>_s<seed> and checkpoints the whole run
+under its ckpt/ every 5 minutes and when it is stopped (SIGTERM, Ctrl-C); the same command continues
+it, and a larger ``--steps`` extends a finished seed. Results: each seed is written into
+benchmarks/results/dreamer_<preset>_pendulum.json (or the file ``--result`` names, for variants with
+other learning rates or ``--set``) as it lands, with its evaluation curve; ``python
+benchmarks/report.py dreamer_v3_pendulum`` makes its table. ``--speed`` writes
+benchmarks/results/dreamer_speed.json.
 """
 
 from __future__ import annotations
@@ -129,21 +132,50 @@ def parse_overrides(items: list) -> dict:
     return out
 
 
+TARGETS = {"v3": (30_000, -200.0), "v2": (50_000, -300.0), "v1": (50_000, -300.0)}  # env steps, eval return
+
+
 def learn(preset: str, seed: int, steps: int, out: str, eval_interval: int, lrs: tuple,
-          overrides: dict | None = None) -> tuple:
+          overrides: dict | None = None) -> dict | None:
+    """Trains (or continues, from ``<out>/<preset>_s<seed>/ckpt``) one seed to ``steps`` env steps;
+    returns its row once there, or None when it was stopped first (SIGTERM, Ctrl-C: the checkpoint
+    written on the way out holds it, and the same command continues it)."""
     import srl_tf
 
     runner = srl_tf.Runner(srl_tf.EnvConfig("Pendulum-v1"), pendulum_config(preset, seed, lrs=lrs, overrides=overrides))
     d = os.path.join(out, f"{preset}_s{seed}")
     runner.set_history_on_file(d, enable_eval=True, eval_episode=10, interval=1000, eval_interval=eval_interval)
-    t = time.time()
-    runner.train(max_steps=steps, progress=False)
-    wall = time.time() - t
-    rows = runner.get_history().runs[0][1]
-    evals = [(r["step"], r["eval_reward0"]) for r in rows if r.get("eval_reward0") is not None]
+    done = _results.train_resumably(runner, d, steps, f"{preset} seed {seed}: ")
+    if done is None:
+        return None
+    wall, train_steps = done
+    evals = _results.eval_curve(runner)
     final = float(np.mean(runner.evaluate(10)))
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return evals, final, wall, peak_rss_mb, runner.agent.train_count
+    return {"seed": seed, "env_steps": runner.step, "best_eval": max(e for _, e in evals), "final_eval": round(final, 1),
+            "train_steps": int(runner.agent.train_count), "train_steps_per_s": round(train_steps / max(wall, 1e-9), 2),
+            "wall_s": round(wall, 1), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "eval_curve": evals, "ran_at": {"commit": _results.commit_at_start(), "cpu": _results.machine()["cpu"]}}
+
+
+def learning_table(result: dict) -> str:
+    """The docs table of a learning result file: each seed against its preset's target."""
+    preset = result["settings"]["preset"]
+    budget, target = TARGETS[preset]
+    lines = ["| preset | seed | env steps | final eval (10 ep, after training) | best eval | target | "
+             "first eval at or above it | train steps/s (wall) | peak memory (MiB) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(result["runs"], key=lambda r: r["seed"]):
+        verdict, first = _results.verdict(r["final_eval"], r["eval_curve"], target)
+        lines.append(f"| {preset.upper()} | {r['seed']} | {r['env_steps']:,} | {r['final_eval']:.1f} | "
+                     f"{r['best_eval']:.1f} | ≥ {target:g} within {budget:,}: {verdict} | "
+                     f"{'-' if first is None else f'{first:,}'} | {r['train_steps_per_s']} | {r['peak_rss_mb']:,} |")
+    s = result["settings"]
+    extra = f", `--set {' '.join(s['set'])}`" if s.get("set") else ""
+    lines.append(f"\nLearning rates (model, critic, actor) {' / '.join(f'{x:g}' for x in s['lrs'])}{extra}; evaluation "
+                 f"every {s['eval_interval']:,} env steps. Train steps/s: over the wall time of the run's last "
+                 f"continuation, acting and evaluation included. Last written by `{result['command']}`, "
+                 f"{_results.machine_line(result)}; each row's own commit and CPU are in the result file.")
+    return "\n".join(lines)
 
 
 def speed(preset: str, n: int = 60, overrides: dict | None = None, sizes: str = "docs",
@@ -308,6 +340,7 @@ def main():
                    help="follow 2 deterministic episodes with the weights in CHECKPOINT (first of --presets, "
                         "with --set) and print the actor's mean, std and the share of actions at the bounds")
     args = p.parse_args()
+    _results.stop_on_sigterm()
 
     if args.inspect:
         inspect_actor(args.inspect, args.presets[0], parse_overrides(args.set))
@@ -342,28 +375,25 @@ def main():
         _results.write(args.result or "dreamer_speed", _results.record(cases, seeds=[0], machine_before=before, settings=settings))
         return
 
-    rows = []
+    lock_dir = args.out
     for preset in args.presets:
-        steps = args.steps or (30_000 if preset == "v3" else 50_000)
-        runs = []
+        steps = args.steps or TARGETS[preset][0]
+        name = args.result if args.result and len(args.presets) == 1 else f"dreamer_{preset}_pendulum"
+        preset_settings = {"preset": preset, **settings}
         for seed in args.seeds:
-            evals, final, wall, rss, trains = learn(preset, seed, steps, args.out, args.eval_interval, tuple(args.lrs),
-                                                   parse_overrides(args.set))
-            best = max(e for _, e in evals)
-            curve = ", ".join(f"{s // 1000}k: {e:.0f}" for s, e in evals)
-            rows.append((preset, seed, steps, best, final, wall, rss, trains))
-            runs.append({"seed": seed, "env_steps": steps, "best_eval": round(best, 1), "final_eval": round(final, 1),
-                         "train_steps": int(trains), "train_steps_per_s": round(trains / wall, 2), "wall_s": round(wall, 1),
-                         "peak_rss_mb": round(rss), "eval_curve": [[int(s), round(float(e), 1)] for s, e in evals]})
-            print(f"{preset} seed {seed}: best eval {best:.1f}, final eval {final:.1f}, {wall:.0f}s, "
-                  f"{trains / wall:.1f} train steps/s, peak RSS {rss:.0f} MB\n  evals: {curve}", flush=True)
-        result = _results.record(runs, seeds=args.seeds, machine_before=before, settings={"preset": preset, **settings})
-        _results.write(args.result if args.result and len(args.presets) == 1 else f"dreamer_{preset}_pendulum", result)
-    print("\n| preset | seed | env steps | best eval (10 ep) | final eval (10 ep) | train steps/s | wall s | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|---|")
-    for preset, seed, steps, best, final, wall, rss, trains in rows:
-        print(f"| {preset} | {seed} | {steps} | {best:.1f} | {final:.1f} | {trains / wall:.2f} | {wall:.0f} | {rss:.0f} |")
-
+            landed = [r for r in _results.rows_with_settings(name, preset_settings) if r["seed"] == seed]
+            if landed and landed[0]["env_steps"] >= steps:
+                continue
+            row = learn(preset, seed, steps, args.out, args.eval_interval, tuple(args.lrs), parse_overrides(args.set))
+            if row is None:  # stopped: the checkpoint holds it
+                return
+            curve = ", ".join(f"{s:,}: {e:.0f}" for s, e in row["eval_curve"])
+            print(f"{preset} seed {seed}: best eval {row['best_eval']:.1f}, final eval {row['final_eval']:.1f}, "
+                  f"{row['train_steps_per_s']} train steps/s, peak RSS {row['peak_rss_mb']} MB\n  evals: {curve}",
+                  flush=True)
+            _results.add_row(name, row, ("seed",), preset_settings, before, lock_dir)
+        if os.path.exists(_results.path(name)):
+            print(learning_table(_results.read(name)))
 
 if __name__ == "__main__":
     main()

@@ -118,12 +118,22 @@ def _summary_row(name: str, result: dict) -> str:
         verdict = "met" if _mean(finals) >= target else "missed"
         return (f"| {label}, {seeds} seeds | {per_seed} (mean {_mean(finals):.1f}) | ≥ {target:g}: **{verdict}** "
                 "| [PPO](benchmarks/ppo.md) |")
+    if name in ("dreamer_v3_pendulum", "dreamer_v2_pendulum", "dreamer_v1_pendulum"):
+        preset = result["settings"]["preset"]
+        budget, target = _script("dreamer_pendulum").TARGETS[preset]
+        steps = " / ".join(sorted({f"{r['env_steps']:,}" for r in runs}))
+        reached = sum(r["best_eval"] >= target for r in runs)
+        verdict = "met" if _mean(finals) >= target and max(r["env_steps"] for r in runs) <= budget else "missed"
+        return (f"| Dreamer {preset.upper()} preset Pendulum-v1, {steps} env steps, {seeds} seeds | {per_seed} "
+                f"(mean {_mean(finals):.1f}); an evaluation at or above the target during training on {reached} of "
+                f"{seeds} seeds | ≥ {target:g} within {budget:,}: **{verdict}** | [Dreamer](benchmarks/dreamer.md) |")
     raise KeyError(name)
 
 
 SUMMARY_FILES = ("dqn_cartpole", "reinforce_cartpole", "reinforce_baseline_cartpole", "actor_critic_cartpole",
                  "ppo_cartpole", "ppo_pendulum", "gru_ppo_masked_cartpole", "sac_pendulum", "td3_pendulum",
-                 "ddpg_pendulum", "sac_halfcheetah", "rl2_bandits", "rl2_navigation")
+                 "ddpg_pendulum", "sac_halfcheetah", "rl2_bandits", "rl2_navigation", "dreamer_v3_pendulum",
+                 "dreamer_v2_pendulum", "dreamer_v1_pendulum")
 
 
 def summary() -> str:
@@ -215,6 +225,9 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "dqn_speed": (("dqn_speed",), _single("side_by_side")),
     "ppo_speed": (("ppo_speed",), _single("side_by_side")),
     "dreamer_speed": (("dreamer_speed",), lambda results: _script("dreamer_pendulum").speed_table(results[0])),
+    "dreamer_v3_pendulum": (("dreamer_v3_pendulum",), lambda results: _script("dreamer_pendulum").learning_table(results[0])),
+    "dreamer_v2_pendulum": (("dreamer_v2_pendulum",), lambda results: _script("dreamer_pendulum").learning_table(results[0])),
+    "dreamer_v1_pendulum": (("dreamer_v1_pendulum",), lambda results: _script("dreamer_pendulum").learning_table(results[0])),
     "ray_learning": (("ray_learning",), _single("ray_learning")),
     "ray_ppo_lunarlander": (("ray_ppo_lunarlander",), _single("ray_learning")),
     "export_speed": (("export_speed",), _single("export_speed")),

@@ -77,3 +77,48 @@ def test_a_run_stopped_short_of_its_budget_is_marked_and_continues():
     assert "stopped" not in lines["| acrobot"] and "stopped" not in lines["| pendulum"]
     assert "Stopped: the run was ended" in text
     assert "Stopped:" not in g.table({**meta, "runs": [full]})
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "benchmarks", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_dreamer_preset_rows_are_judged_against_their_presets_target():
+    p = _script("dreamer_pendulum")
+    base = {"env_steps": 8_000, "train_steps_per_s": 3.1, "peak_rss_mb": 2_000, "train_steps": 7_950}
+    runs = [dict(base, seed=0, final_eval=-150.0, best_eval=-140.0, eval_curve=[[2_000, -900.0], [4_000, -140.0]]),
+            dict(base, seed=1, final_eval=-250.0, best_eval=-180.0, eval_curve=[[2_000, -800.0], [6_000, -180.0]]),
+            dict(base, seed=2, final_eval=-250.0, best_eval=-210.0, eval_curve=[[2_000, -700.0], [6_000, -210.0]])]
+    meta = {"command": "c", "date": "d", "commit": "0" * 40, "dirty": False,
+            "machine": {"cpu": "x", "cores": 2, "load_before": [0, 0, 0], "load_after": [0, 0, 0]},
+            "settings": {"preset": "v3", "lrs": [1e-4, 1e-4, 2e-5], "set": [], "eval_interval": 2_000}}
+    rows = {line.split(" | ")[1]: line for line in p.learning_table({**meta, "runs": runs}).splitlines()
+            if line.startswith("| V3")}
+    assert "≥ -200 within 30,000: **met** | 4,000 |" in rows["0"]
+    assert "**not held** at the end | 6,000 |" in rows["1"]
+    assert "**missed** | - |" in rows["2"]
+    # V1 and V2 have a target of their own: the same returns meet it
+    v1 = p.learning_table({**meta, "settings": dict(meta["settings"], preset="v1"), "runs": runs})
+    assert v1.count("≥ -300 within 50,000: **met**") == 3
+    # the summary on docs/benchmarks.md judges the mean of the final evaluations
+    summary = report._summary_row("dreamer_v3_pendulum", {**meta, "runs": runs})
+    assert "-150.0 / -250.0 / -250.0 (mean -216.7)" in summary and "**missed**" in summary
+    assert "on 2 of 3 seeds" in summary
+    assert "**met**" in report._summary_row("dreamer_v3_pendulum", {**meta, "runs": runs[:1]})
+
+
+def test_a_landed_seed_replaces_its_own_row_and_keeps_the_others(tmp_path):
+    import _results  # benchmarks/ is on the path through report.py
+
+    out, settings = str(tmp_path / "r.json"), {"preset": "v3"}
+    before = _results.machine()
+    for seed, final in ((0, -300.0), (1, -200.0), (0, -150.0)):
+        _results.add_row(out, {"seed": seed, "final_eval": final}, ("seed",), settings, before, str(tmp_path))
+    assert sorted((r["seed"], r["final_eval"]) for r in _results.read(out)["runs"]) == [(0, -150.0), (1, -200.0)]
+    # rows written with other settings are not mixed in: the file starts again
+    _results.add_row(out, {"seed": 2, "final_eval": -100.0}, ("seed",), {"preset": "v2"}, before, str(tmp_path))
+    assert [r["seed"] for r in _results.read(out)["runs"]] == [2]
+    assert _results.rows_with_settings(out, settings) == []
