@@ -29,7 +29,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 import _results  # noqa: E402
-from dreamer_generality import _stop_on_sigterm  # noqa: E402
 
 IMAGES = os.path.join(HERE, "..", "docs", "images")
 
@@ -100,7 +99,7 @@ def plot(result: dict, title: str, path: str) -> str:
 
 
 def main():
-    _stop_on_sigterm()
+    _results.stop_on_sigterm()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=20_000, help="env steps (frames = 2 × that)")
     p.add_argument("--size", default="tiny")
