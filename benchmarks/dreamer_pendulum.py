@@ -395,5 +395,6 @@ def main():
         if os.path.exists(_results.path(name)):
             print(learning_table(_results.read(name)))
 
+
 if __name__ == "__main__":
     main()
