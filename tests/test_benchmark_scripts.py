@@ -23,5 +23,10 @@ def test_benchmark_script_loads(script, monkeypatch):
     spec = importlib.util.spec_from_file_location(name, script)
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, name, module)
-    spec.loader.exec_module(module)  # module-level code only: what runs under __main__ is not called
+    environ = os.environ.copy()  # a script may set MUJOCO_GL or XLA_FLAGS for its own process
+    try:
+        spec.loader.exec_module(module)  # module-level code only: what runs under __main__ is not called
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
     assert module.__doc__, f"{os.path.basename(script)}: no docstring saying what it measures and how to run it"
