@@ -121,7 +121,7 @@ def _summary_row(name: str, result: dict) -> str:
     if name in ("dreamer_v3_pendulum", "dreamer_v2_pendulum", "dreamer_v1_pendulum"):
         preset = result["settings"]["preset"]
         budget, target = _script("dreamer_pendulum").TARGETS[preset]
-        steps = " / ".join(sorted({f"{r['env_steps']:,}" for r in runs}))
+        steps = " / ".join(f"{n:,}" for n in sorted({r["env_steps"] for r in runs}))
         reached = sum(r["best_eval"] >= target for r in runs)
         verdict = "met" if _mean(finals) >= target and max(r["env_steps"] for r in runs) <= budget else "missed"
         return (f"| Dreamer {preset.upper()} preset Pendulum-v1, {steps} env steps, {seeds} seeds | {per_seed} "
