@@ -317,15 +317,7 @@ class Agent(base.OffPolicyAgent):
                 objective = ret
             actor_loss = -tf.reduce_mean(weight * (objective + cfg.actor_entropy * entropy))
 
-            target = tf.stop_gradient(ret)
-            if own_values:
-                critic_out = value_out[:-1]
-                slow_mean = tf.stop_gradient(slow.mean(tf.stop_gradient(feat[:-1])))
-                nll = -critic.log_prob_of(critic_out, target)
-                nll -= cfg.critic_ema_regularizer * critic.log_prob_of(critic_out, slow_mean)
-            else:
-                nll = -critic.log_prob(tf.stop_gradient(feat[:-1]), target)
-            critic_loss = tf.reduce_mean(weight * nll)
+            critic_loss = self.critic_loss(value_out, feat, ret, weight)
         actor_norm = self.apply_gradients(tape, actor_loss, actor.trainable_variables, self.actor_opt,
                                           cfg.actor_critic_grad_norm, self._loss_scales.get("actor"))
         critic_norm = self.apply_gradients(tape, critic_loss, critic.trainable_variables, self.critic_opt,
@@ -338,6 +330,23 @@ class Agent(base.OffPolicyAgent):
             "imag_reward": tf.reduce_mean(reward), "return_scale": actor.return_norm.scale(),
             "actor_grad_norm": actor_norm, "critic_grad_norm": critic_norm,
         }
+
+    def critic_loss(self, value_out, feat, ret, weight) -> tf.Tensor:
+        """The critic's loss on imagined states ``feat`` (H + 1, N, F), of which the first H have
+        λ-returns ``ret`` (H, N) and loss weights ``weight`` (H, N). ``value_out``: the critic's output
+        on ``feat`` (V3, whose returns come from the critic itself), unused otherwise. V3: twohot
+        regression to the returns plus the regulariser towards the EMA copy's mean; V1 / V2: the
+        critic's log-likelihood of the returns (computed from the target critic's values)."""
+        cfg, critic = self.config, self.critic
+        target = tf.stop_gradient(ret)
+        if cfg.critic_loss_type == "dreamer_v3":
+            critic_out = value_out[:-1]
+            slow_mean = tf.stop_gradient(self.critic_slow.mean(tf.stop_gradient(feat[:-1])))
+            nll = -critic.log_prob_of(critic_out, target)
+            nll -= cfg.critic_ema_regularizer * critic.log_prob_of(critic_out, slow_mean)
+        else:
+            nll = -critic.log_prob(tf.stop_gradient(feat[:-1]), target)
+        return tf.reduce_mean(weight * nll)
 
     def _update_slow_critic(self) -> None:
         """EMA copy (V1 target, V3 regulariser) or a hard copy every N steps (V2 target)."""
