@@ -250,6 +250,7 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[list[dict]], str]]] = {
     "dreamer_generality_progress": (("dreamer_generality_progress",),
                                     lambda results: _script("dreamer_generality").progress_table(results[0])),
     "dreamer_diagnose": (("dreamer_diagnose",), _single("dreamer_diagnose")),
+    "dreamer_critic_speed": (("dreamer_critic_speed",), _single("dreamer_critic_speed")),
     "dreamer_profile": (("dreamer_profile",), _single("dreamer_profile")),
     "dreamer_pixels_step": (("dreamer_pixels_step",), _single("dreamer_pixels_step")),
     "dreamer_carracing": (("dreamer_carracing",), _single("dreamer_carracing")),
@@ -272,6 +273,8 @@ PLOTS: dict[str, tuple[tuple[str, ...], str, str]] = {
                                     "evaluation return", "tasks"),
     "dreamer_generality_value.png": (("dreamer_generality",), "DreamerV3, one configuration: the critic's value "
                                      "against the training episodes' return", "script"),
+    "dreamer_critic_speed.png": (("dreamer_critic_speed",), "DreamerV3 critic alone on exact imagined episodes: "
+                                 "its value of the first state", "script"),
     "dreamer_carracing.png": (("dreamer_carracing",), "DreamerV3 on CarRacing-v3 from 64 × 64 pixels", "script"),
     "halfcheetah_sac_train.png": (("sac_halfcheetah",), "SAC HalfCheetah-v5: training return", "train"),
     "rl2_bandits_adaptation.png": (("rl2_bandits",), "RL² bandits: held-out return per pull within a trial", "adaptation"),
