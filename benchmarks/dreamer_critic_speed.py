@@ -93,7 +93,7 @@ def train(lr: float, length: int, train_steps: int, batch: int, settings: dict, 
             ret = lambda_returns(reward, value[:-1], cont, value[-1], gamma, lam)
             loss = agent.critic_loss(value_out, feat, ret, reach)
         agent.apply_gradients(tape, loss, agent.critic.trainable_variables, agent.critic_opt, cfg.actor_critic_grad_norm)
-        agent._update_slow_critic()
+        agent.update_slow_critic()
         return loss
 
     every = max(1, train_steps // 100)

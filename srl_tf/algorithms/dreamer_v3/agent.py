@@ -323,7 +323,7 @@ class Agent(base.OffPolicyAgent):
         critic_norm = self.apply_gradients(tape, critic_loss, critic.trainable_variables, self.critic_opt,
                                            cfg.actor_critic_grad_norm, self._loss_scales.get("critic"))
         del tape
-        self._update_slow_critic()
+        self.update_slow_critic()
         return {
             "actor_loss": actor_loss, "critic_loss": critic_loss, "actor_entropy": tf.reduce_mean(entropy),
             "imag_return": tf.reduce_mean(ret), "imag_value": tf.reduce_mean(value),
@@ -348,7 +348,7 @@ class Agent(base.OffPolicyAgent):
             nll = -critic.log_prob(tf.stop_gradient(feat[:-1]), target)
         return tf.reduce_mean(weight * nll)
 
-    def _update_slow_critic(self) -> None:
+    def update_slow_critic(self) -> None:
         """EMA copy (V1 target, V3 regulariser) or a hard copy every N steps (V2 target)."""
         cfg = self.config
         pairs = zip(self.critic_slow.trainable_variables, self.critic.trainable_variables)
