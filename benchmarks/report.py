@@ -124,9 +124,10 @@ def _summary_row(name: str, result: dict) -> str:
         steps = " / ".join(f"{n:,}" for n in sorted({r["env_steps"] for r in runs}))
         reached = sum(r["best_eval"] >= target for r in runs)
         verdict = "met" if _mean(finals) >= target and max(r["env_steps"] for r in runs) <= budget else "missed"
-        return (f"| Dreamer {preset.upper()} preset Pendulum-v1, {steps} env steps, {seeds} seeds | {per_seed} "
+        n_seeds = f"{seeds} seed{'s' if seeds != 1 else ''}"
+        return (f"| Dreamer {preset.upper()} preset Pendulum-v1, {steps} env steps, {n_seeds} | {per_seed} "
                 f"(mean {_mean(finals):.1f}); an evaluation at or above the target during training on {reached} of "
-                f"{seeds} seeds | ≥ {target:g} within {budget:,}: **{verdict}** | [Dreamer](benchmarks/dreamer.md) |")
+                f"{n_seeds} | ≥ {target:g} within {budget:,}: **{verdict}** | [Dreamer](benchmarks/dreamer.md) |")
     raise KeyError(name)
 
 
@@ -275,6 +276,8 @@ PLOTS: dict[str, tuple[tuple[str, ...], str, str]] = {
                                      "against the training episodes' return", "script"),
     "dreamer_critic_speed.png": (("dreamer_critic_speed",), "DreamerV3 critic alone on exact imagined episodes: "
                                  "its value of the first state", "script"),
+    "dreamer_v3_pendulum_eval.png": (("dreamer_v3_pendulum",), "Dreamer V3 preset, Pendulum-v1: evaluation return "
+                                     "(10 deterministic episodes)", "eval"),
     "dreamer_carracing.png": (("dreamer_carracing",), "DreamerV3 on CarRacing-v3 from 64 × 64 pixels", "script"),
     "halfcheetah_sac_train.png": (("sac_halfcheetah",), "SAC HalfCheetah-v5: training return", "train"),
     "rl2_bandits_adaptation.png": (("rl2_bandits",), "RL² bandits: held-out return per pull within a trial", "adaptation"),
@@ -290,6 +293,8 @@ ENV_OF_TASK = {"cartpole": "CartPole-v1", "pendulum": "Pendulum-v1", "masked_car
 
 def _env(result: dict) -> str:
     settings = result["settings"]
+    if "preset" in settings:  # dreamer_pendulum.py's files: a Dreamer preset, always on Pendulum-v1
+        return "Pendulum-v1"
     return settings.get("env") or ENV_OF_TASK[settings.get("task") or settings["family"]]
 
 
