@@ -47,6 +47,31 @@ def test_docs_table_is_made_from_the_result_files(page, name, body):
     assert body == report.table(name)
 
 
+def _docs_text() -> str:
+    texts = []
+    for folder, _, files in os.walk(os.path.join(ROOT, "docs")):
+        for f in files:
+            if f.endswith(".md"):
+                with open(os.path.join(folder, f), encoding="utf-8") as fh:
+                    texts.append(fh.read())
+    return "\n".join(texts)
+
+
+def test_every_plot_with_its_result_files_is_written_and_shown():
+    docs = _docs_text()
+    made = [image for image, (files, _, _) in report.PLOTS.items() if report.available(files)]
+    assert "dreamer_v3_pendulum_eval.png" in made
+    for image in made:
+        assert os.path.exists(os.path.join(ROOT, "docs", "images", image)), f"{image}: run report.py --write"
+        assert f"images/{image})" in docs, f"{image} is made but no docs page shows it"
+
+
+def test_the_dreamer_preset_plot_is_drawn_from_its_result_file(tmp_path):
+    # the preset files name no env in their settings; the plot must still find Pendulum-v1's panel
+    path = report.plot("dreamer_v3_pendulum_eval.png", str(tmp_path / "eval.png"))
+    assert os.path.getsize(path) > 1000
+
+
 def _generality():
     spec = importlib.util.spec_from_file_location(
         "dreamer_generality", os.path.join(ROOT, "benchmarks", "dreamer_generality.py"))
